@@ -1,0 +1,3 @@
+from containai.cli import program
+
+program.run()

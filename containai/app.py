@@ -1,0 +1,48 @@
+"""Run a named workflow for a command: settings, context, steps, cleanup, exit code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from containai import settings, workflow
+from containai.context import Options, Run
+from containai.errors import UsageError
+from containai.steps import REGISTRY
+from containai.ui import UI
+
+
+def run_workflow(
+    name: str,
+    *,
+    options: Options,
+    workspace: str | None,
+    config: str | None,
+    verbose: bool,
+    json_output: bool,
+    flags: dict[str, Any] | None = None,
+) -> int:
+    """Load settings and the workflow (validating both), run it, and return the exit code."""
+    path = workspace_path(workspace)
+    loaded = settings.load(path, config_file=Path(config) if config else None, flags=flags)
+    user_dir = settings.user_config_dir()
+    chosen = workflow.load(name, workflow.search_path(path, user_dir), REGISTRY)
+    run = Run(
+        command=name,
+        settings=loaded,
+        options=options,
+        ui=UI(verbose=verbose, json_output=json_output),
+        home=Path(os.environ.get("HOME") or Path.home()),
+        user_dir=user_dir,
+    )
+    with run.stack:
+        workflow.run(chosen, run)
+    return run.exit_code
+
+
+def workspace_path(workspace: str | None) -> Path:
+    path = Path(workspace).expanduser() if workspace else Path.cwd()
+    if not path.is_dir():
+        raise UsageError(f"workspace {path} is not a directory")
+    return path.resolve()

@@ -1,0 +1,129 @@
+"""The `cai` program: invoke's Program bound to containai's tasks, with errors mapped once."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from invoke import Exit, ParseError, Program
+
+from containai import __version__
+from containai.errors import ContainAIError
+from containai.tasks import CaiTask, ns
+
+
+class Cai(Program):  # type: ignore[misc]  # invoke ships no type information for Program
+    """Maps every error to one line on stderr and an exit code: 1 failed, 2 usage, 130 ^C."""
+
+    def print_help(self) -> None:
+        # invoke's core flags for running shell commands (--pty, --echo, --hide ...) mean nothing
+        # to cai; they stay accepted but are not advertised.
+        print(f"Usage: {self.binary} [--debug] <command> [--options] ...")
+        print()
+        print("Options:")
+        print()
+        shown = [row for row in self.initial_context.help_tuples() if _advertised(row[0])]
+        self.print_columns(shown)
+        self.list_tasks()
+        print("Run 'cai <command> --help' for a command's options.")
+        print()
+
+    def normalize_argv(self, argv: Any) -> None:
+        super().normalize_argv(argv)
+        self.argv = [self.argv[0], *optional_positionals(self.argv[1:])]
+
+    def parse_core(self, argv: Any) -> None:
+        with _usage_errors():
+            super().parse_core(argv)
+
+    def parse_tasks(self) -> None:
+        with _usage_errors():
+            super().parse_tasks()
+
+    def execute(self) -> None:
+        debug = bool(self.args.debug.value)
+        try:
+            super().execute()
+        except Exit:
+            raise
+        except ContainAIError as error:
+            if debug:
+                traceback.print_exc()
+            raise Exit(f"cai: {error}", code=error.exit_code) from None
+        except KeyboardInterrupt:
+            raise Exit("cai: interrupted", code=130) from None
+        except Exception as error:
+            if debug:
+                raise
+            raise Exit(
+                f"cai: internal error: {type(error).__name__}: {error} (--debug shows the traceback)",
+                code=1,
+            ) from None
+
+
+_ADVERTISED = ("--debug", "--help", "--version", "--print-completion-script", "--list")
+
+
+def _advertised(flags: str) -> bool:
+    return any(name in flags for name in _ADVERTISED)
+
+
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except ParseError as error:
+        raise Exit(f"cai: {error}", code=2) from None
+
+
+def optional_positionals(args: list[str]) -> list[str]:
+    """Rewrite ``import DIR`` to ``import --workspace=DIR`` (invoke has no optional positionals).
+
+    A bare word after a task is taken as that task's optional positional unless it is the value
+    of the flag before it; a word naming another task starts that task, as invoke allows.
+    """
+    tasks = {name: ns[name] for name in ns.task_names}
+    result: list[str] = []
+    current: CaiTask | None = None
+    filled = False
+    expects_value = False
+    for arg in args:
+        if expects_value:
+            result.append(arg)
+            expects_value = False
+        elif arg in tasks and not (current and current.optional_positional and not filled and arg != "--"):
+            current, filled = tasks[arg], False
+            result.append(arg)
+        elif arg.startswith("-"):
+            result.append(arg)
+            expects_value = current is not None and _takes_value(current, arg)
+        elif current is not None and current.optional_positional and not filled:
+            result.append(f"--{current.optional_positional.replace('_', '-')}={arg}")
+            filled = True
+        else:
+            result.append(arg)
+    return result
+
+
+def _takes_value(task: CaiTask, flag: str) -> bool:
+    if "=" in flag:
+        return False
+    for argument in task.get_arguments():
+        names = [f"--{n}" if len(n) > 1 else f"-{n}" for n in argument.names]
+        if flag in names:
+            return bool(argument.takes_value)
+    return False
+
+
+def make_program() -> Cai:
+    return Cai(name="containai", binary="cai", binary_names=["cai"], namespace=ns, version=__version__)
+
+
+program = make_program()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(program.run())

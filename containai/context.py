@@ -1,0 +1,62 @@
+"""The state one command carries from step to step."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from containai.engine import Engine, Helper
+from containai.hostscan import HostScan
+from containai.plan import Plan
+from containai.settings import Settings
+from containai.transfer import Outcome
+from containai.ui import UI
+from containai.volumestate import VolumeState
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command-line intent, after parsing; settings hold everything configurable."""
+
+    dry_run: bool = False
+    secrets: bool = True
+    excludes: bool = True
+    source: Path | None = None  # --from
+    data_volume: str | None = None
+    container: str | None = None
+    hot_reload: bool = False  # a workspace or container was named explicitly
+    output: str | None = None
+    replace: bool = False
+
+
+@dataclass
+class Run:
+    command: str
+    settings: Settings
+    options: Options
+    ui: UI
+    home: Path
+    user_dir: Path  # ~/.config/containai
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    volume: str = ""
+    volume_labels: dict[str, str] = field(default_factory=dict)
+    scan: HostScan | None = None
+    state: VolumeState | None = None
+    plan: Plan | None = None
+    outcome: Outcome | None = None
+    helper: Helper | None = None
+    stop: bool = False
+    exit_code: int = 0
+    _engine: Engine | None = None
+
+    @property
+    def workspace(self) -> Path:
+        return self.settings.workspace
+
+    @property
+    def engine(self) -> Engine:
+        """Connected on first use, so that commands needing no engine never wait for one."""
+        if self._engine is None:
+            self._engine = Engine.connect(timeout=self.settings.get_int("engine.timeout"))
+        return self._engine

@@ -1,0 +1,218 @@
+"""The one module that talks to the Docker engine, through the Docker SDK only.
+
+Everything above it deals in volumes, helpers and byte streams; docker's exceptions stop here and
+become containai errors with one-line messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tarfile
+import tomllib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from containai.errors import EngineError, NotFoundError
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HelperSpec:
+    """What a helper container looks like, read from templates/containers/helper.toml.j2."""
+
+    image: str
+    mount: str
+    command: list[str]
+    network_mode: str
+    user: str
+    labels: dict[str, str]
+    mount_uid: int
+    mount_gid: int
+    mount_mode: int
+
+    @classmethod
+    def from_toml(cls, text: str) -> HelperSpec:
+        data = tomllib.loads(text)
+        point = data["mount_point"]
+        return cls(
+            image=data["image"],
+            mount=data["mount"],
+            command=list(data["command"]),
+            network_mode=data["network_mode"],
+            user=data["user"],
+            labels=dict(data["labels"]),
+            mount_uid=point["uid"],
+            mount_gid=point["gid"],
+            mount_mode=point["mode"],
+        )
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    labels: dict[str, str]
+
+
+def endpoint() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+class Engine:
+    """A connected engine. Create with ``Engine.connect()``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls, timeout: int = 120) -> Engine:
+        import docker  # imported here: the SDK costs start-up time that --help should not pay
+
+        try:
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+        except Exception as error:  # the SDK raises several unrelated types for "no engine"
+            raise EngineError(
+                f"cannot reach the Docker engine at {endpoint()}: {_reason(error)}"
+            ) from None
+        return cls(client)
+
+    # -- volumes ------------------------------------------------------------------------------
+
+    def volume(self, name: str) -> VolumeInfo | None:
+        import docker.errors
+
+        try:
+            attrs = self.client.api.inspect_volume(name)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as error:
+            raise EngineError(f"cannot inspect volume {name}: {_reason(error)}") from None
+        return VolumeInfo(name=attrs["Name"], labels=dict(attrs.get("Labels") or {}))
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> VolumeInfo:
+        with _api_errors(f"cannot create volume {name}"):
+            self.client.api.create_volume(name=name, labels=labels)
+        return VolumeInfo(name=name, labels=labels)
+
+    def require_volume(self, name: str) -> VolumeInfo:
+        info = self.volume(name)
+        if info is None:
+            raise NotFoundError(f"volume {name} does not exist")
+        return info
+
+    # -- helper containers --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def helper(self, volume: str, spec: HelperSpec, *, read_only: bool = False) -> Iterator[Helper]:
+        """A created, never-started container with ``volume`` at ``spec.mount``; always removed."""
+        self._ensure_helper_image(spec)
+        name = f"containai-helper-{uuid.uuid4().hex[:12]}"
+        with _api_errors("cannot create the helper container"):
+            container = self.client.api.create_container(
+                image=spec.image,
+                command=spec.command,
+                name=name,
+                labels=spec.labels,
+                network_disabled=True,
+                user=spec.user,
+                host_config=self.client.api.create_host_config(
+                    binds={volume: {"bind": spec.mount, "mode": "ro" if read_only else "rw"}},
+                    network_mode=spec.network_mode,
+                    privileged=False,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                ),
+            )
+        try:
+            yield Helper(self.client, container["Id"], spec.mount)
+        finally:
+            with contextlib.suppress(Exception):
+                self.client.api.remove_container(container["Id"], force=True, v=False)
+
+    def _ensure_helper_image(self, spec: HelperSpec) -> None:
+        import docker.errors
+
+        try:
+            self.client.api.inspect_image(spec.image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        repository, _, tag = spec.image.rpartition(":")
+        with _api_errors("cannot create the helper image"):
+            self.client.api.import_image_from_data(
+                _mount_point_tar(spec), repository=repository, tag=tag
+            )
+
+
+class Helper:
+    """File transfer into and out of a volume through a helper container's archive API."""
+
+    def __init__(self, client: Any, container_id: str, mount: str) -> None:
+        self._client = client
+        self.id = container_id
+        self.mount = mount
+
+    def put(self, stream: Iterable[bytes]) -> None:
+        """Unpack a tar stream at the volume root (the engine applies it entry by entry)."""
+        with _api_errors("writing to the volume failed"):
+            self._client.api.put_archive(self.id, self.mount, _chunked(stream))
+
+    def get(self, path: str = "") -> Iterator[bytes]:
+        """The tar stream of ``path`` (relative to the volume root); names start with its basename."""
+        full = f"{self.mount}/{path}".rstrip("/")
+        with _api_errors("reading the volume failed"):
+            stream, _stat = self._client.api.get_archive(self.id, full, chunk_size=_CHUNK)
+        return _guarded(stream)
+
+
+def _guarded(stream: Iterator[bytes]) -> Iterator[bytes]:
+    with _api_errors("reading the volume failed"):
+        yield from stream
+
+
+def _chunked(stream: Iterable[bytes]) -> Iterator[bytes]:
+    # requests sends a generator with chunked transfer encoding; coalescing the many small tar
+    # headers into ~1 MiB chunks keeps the per-chunk overhead negligible.
+    pending = bytearray()
+    for piece in stream:
+        pending += piece
+        if len(pending) >= _CHUNK:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def _mount_point_tar(spec: HelperSpec) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(spec.mount.strip("/"))
+        info.type = tarfile.DIRTYPE
+        info.mode = spec.mount_mode
+        info.uid, info.gid = spec.mount_uid, spec.mount_gid
+        tar.addfile(info)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _api_errors(what: str) -> Iterator[None]:
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except docker.errors.APIError as error:
+        raise EngineError(f"{what}: {_reason(error)}") from None
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
+        raise EngineError(f"{what}: lost the Docker engine at {endpoint()}: {_reason(error)}") from None
+
+
+def _reason(error: BaseException) -> str:
+    explanation = getattr(error, "explanation", None)
+    text = str(explanation or error) or type(error).__name__
+    return " ".join(text.split())

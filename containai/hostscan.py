@@ -1,0 +1,300 @@
+"""What the host side offers: walk the manifest over a source root and describe each path.
+
+Nothing here touches the engine or the volume. The result is a list of candidates (files,
+directories and symlinks the volume should hold, each with its volume path), paths skipped with
+the reason, and per-path failures (an unreadable file fails that path, not the run).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pathspec import GitIgnoreSpec
+
+from containai.excludes import Excludes, Rule, under
+from containai.gitconfig import filter_gitconfig, find_global_gitconfig
+from containai.manifest import Entry
+
+CandidateKind = Literal["file", "dir", "symlink"]
+SECRET_FILE_MODE = 0o600
+SECRET_DIR_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A path the volume should hold, as the host sees it."""
+
+    path: str  # inside the volume
+    kind: CandidateKind
+    entry: Entry
+    mode: int
+    mtime: float
+    size: int = 0
+    source: Path | None = None  # the host file to copy; None when ``content`` is generated
+    content: bytes | None = None  # placeholders and transformed files (never printed)
+    linkname: str = ""
+    secret: bool = False
+    placeholder: bool = False  # written only where the volume has nothing yet
+    credential: bool = False  # a credential placeholder: reported as skip:credential
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    action: str  # skip:secret, skip:credential, skip:excluded, skip:missing
+    entry: Entry
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: str
+    reason: str
+
+
+@dataclass
+class HostScan:
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    source_root: Path
+    from_home: bool  # the source is the user's own $HOME (credentials stay there)
+    secrets: bool  # False under --no-secrets
+    excludes: Excludes  # config and default excludes (empty under --no-excludes)
+    private: Excludes  # the *.priv.* rule, which --no-excludes leaves on
+    secret_patterns: GitIgnoreSpec
+    opted_in: frozenset[str]  # sources named in [import] additional_paths
+    safe_directory: str  # the workspace path inside the container, for gitconfig
+    environ: Mapping[str, str]
+    placeholder: Callable[[str], bytes]  # template name -> rendered bytes
+
+
+def scan(entries: Iterable[Entry], options: ScanOptions) -> HostScan:
+    result = HostScan()
+    for entry in entries:
+        _scan_entry(entry, options, result)
+    return result
+
+
+def _scan_entry(entry: Entry, options: ScanOptions, result: HostScan) -> None:
+    path = entry.target
+    secret = entry.secret or bool(options.secret_patterns.match_file(path))
+    if secret and not options.secrets:
+        result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets"))
+        return
+    rule = options.excludes.match(path, is_dir=entry.is_dir) or options.private.match(path)
+    if rule:
+        result.skipped.append(Skipped(path, "skip:excluded", entry, rule))
+        return
+    if entry.credential and options.from_home and entry.source not in options.opted_in:
+        # Login tokens rotate: a container sharing the host's copy breaks both. The container
+        # logs in itself and writes into this empty, private placeholder.
+        result.candidates.append(_placeholder(entry, "secret.j2", options, credential=True))
+        return
+    if entry.transform == "gitconfig":
+        _scan_gitconfig(entry, options, result)
+        return
+
+    source = options.source_root / entry.source
+    try:
+        # An entry that is itself a symlink (stow-managed dotfiles) is followed.
+        info = source.stat()
+    except FileNotFoundError:
+        _missing(entry, secret, options, result)
+        return
+    except (OSError, RuntimeError) as error:
+        result.failures.append(Failure(_display(source, options), _why(error)))
+        return
+
+    if entry.is_dir:
+        if not stat.S_ISDIR(info.st_mode):
+            result.failures.append(Failure(_display(source, options), "expected a directory"))
+            return
+        _scan_tree(entry, source.resolve(), secret, options, result)
+    elif stat.S_ISREG(info.st_mode):
+        result.candidates.append(_file(entry, path, source, info, secret))
+    else:
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        result.failures.append(Failure(_display(source, options), f"expected a file, found {what}"))
+
+
+def _scan_gitconfig(entry: Entry, options: ScanOptions, result: HostScan) -> None:
+    environ = options.environ if options.from_home else {}
+    found = find_global_gitconfig(options.source_root, environ)
+    text = ""
+    mtime = 0.0
+    if found is not None:
+        try:
+            text = found.read_text(encoding="utf-8", errors="surrogateescape")
+            mtime = found.stat().st_mtime
+        except OSError as error:
+            result.failures.append(Failure(_display(found, options), _why(error)))
+            return
+    filtered = filter_gitconfig(text, safe_directory=options.safe_directory)
+    content = filtered.text.encode("utf-8", errors="surrogateescape")
+    result.candidates.append(
+        Candidate(entry.target, "file", entry, 0o644, mtime, len(content), content=content)
+    )
+
+
+def _missing(entry: Entry, secret: bool, options: ScanOptions, result: HostScan) -> None:
+    if entry.optional:
+        result.skipped.append(Skipped(entry.target, "skip:missing", entry, "optional"))
+    elif entry.is_dir:
+        result.candidates.append(
+            Candidate(entry.target, "dir", entry, SECRET_DIR_MODE if secret else 0o755, 0.0,
+                      secret=secret, placeholder=True)
+        )
+    elif entry.json:
+        result.candidates.append(_placeholder(entry, "json.j2", options, secret=secret))
+    elif secret:
+        result.candidates.append(_placeholder(entry, "secret.j2", options, secret=True))
+    else:
+        result.skipped.append(Skipped(entry.target, "skip:missing", entry, "no source"))
+
+
+def _placeholder(
+    entry: Entry, template: str, options: ScanOptions, *, secret: bool = True,
+    credential: bool = False,
+) -> Candidate:
+    content = options.placeholder(f"placeholders/{template}")
+    mode = SECRET_FILE_MODE if secret or credential else 0o644
+    return Candidate(
+        entry.target, "file", entry, mode, 0.0, len(content), content=content,
+        secret=secret or credential, placeholder=True, credential=credential,
+    )
+
+
+def _file(entry: Entry, path: str, source: Path, info: os.stat_result, secret: bool) -> Candidate:
+    mode = SECRET_FILE_MODE if secret else stat.S_IMODE(info.st_mode)
+    return Candidate(
+        path, "file", entry, mode, info.st_mtime, info.st_size, source=source, secret=secret
+    )
+
+
+def _scan_tree(
+    entry: Entry, root: Path, secret: bool, options: ScanOptions, result: HostScan
+) -> None:
+    entry_rules = Excludes([Rule(f"excludes of ~/{entry.source}", under(entry.target, entry.excludes))])
+
+    def failed(error: OSError) -> None:
+        result.failures.append(Failure(_display(Path(error.filename), options), _why(error)))
+
+    for directory, dirnames, filenames in os.walk(root, onerror=failed):
+        here = Path(directory)
+        relative = here.relative_to(root).as_posix()
+        volume_dir = entry.target if relative == "." else f"{entry.target}/{relative}"
+        try:
+            dir_info = here.lstat()
+        except OSError as error:
+            result.failures.append(Failure(_display(here, options), _why(error)))
+            dirnames.clear()
+            continue
+        result.candidates.append(
+            Candidate(volume_dir, "dir", entry,
+                      SECRET_DIR_MODE if secret else stat.S_IMODE(dir_info.st_mode),
+                      dir_info.st_mtime, secret=secret)
+        )
+        for name in sorted(dirnames):
+            child = f"{volume_dir}/{name}"
+            full = here / name
+            if full.is_symlink():  # os.walk lists symlinks to directories as directories
+                dirnames.remove(name)
+                filenames.append(name)
+                continue
+            rule = _excluded(child, True, options, entry_rules)
+            if rule:
+                dirnames.remove(name)
+                result.skipped.append(Skipped(child, "skip:excluded", entry, rule))
+        dirnames.sort()
+        for name in sorted(filenames):
+            child = f"{volume_dir}/{name}"
+            full = here / name
+            rule = _excluded(child, False, options, entry_rules)
+            if rule:
+                result.skipped.append(Skipped(child, "skip:excluded", entry, rule))
+                continue
+            _scan_tree_file(entry, child, full, secret, options, result)
+
+
+def _scan_tree_file(
+    entry: Entry, path: str, full: Path, secret_tree: bool, options: ScanOptions, result: HostScan
+) -> None:
+    try:
+        info = full.lstat()
+    except OSError as error:
+        result.failures.append(Failure(_display(full, options), _why(error)))
+        return
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.readlink(full)
+        except OSError as error:
+            result.failures.append(Failure(_display(full, options), _why(error)))
+            return
+        linkname, warning = relink(target, full, path, options.source_root)
+        if warning:
+            result.warnings.append(f"{_display(full, options)}: {warning}")
+        result.candidates.append(
+            Candidate(path, "symlink", entry, 0o777, info.st_mtime, linkname=linkname)
+        )
+        return
+    if not stat.S_ISREG(info.st_mode):
+        result.failures.append(Failure(_display(full, options), "not a regular file (skipped)"))
+        return
+    secret = secret_tree or bool(options.secret_patterns.match_file(path))
+    if secret and not options.secrets:
+        result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets"))
+        return
+    result.candidates.append(_file(entry, path, full, info, secret))
+
+
+def relink(target: str, link: Path, volume_path: str, source_root: Path) -> tuple[str, str]:
+    """The link target to store in the volume, and a warning when it leaves the source root.
+
+    Relative links are kept. Absolute links into the source root become relative, so they keep
+    working where the volume is mounted; absolute links elsewhere are kept as they are.
+    """
+    if not os.path.isabs(target):
+        return target, ""
+    root = os.path.normpath(source_root)
+    normal = os.path.normpath(target)
+    if normal != root and not normal.startswith(root + os.sep):
+        return target, f"symlink to {target} points outside the source (kept as is)"
+    inside = PurePosixPath(os.path.relpath(normal, root))
+    here = PurePosixPath(volume_path).parent
+    return os.path.relpath(inside.as_posix(), here.as_posix() or "."), ""
+
+
+def _excluded(path: str, is_dir: bool, options: ScanOptions, entry_rules: Excludes) -> str | None:
+    return (
+        options.excludes.match(path, is_dir=is_dir)
+        or entry_rules.match(path, is_dir=is_dir)
+        or options.private.match(path, is_dir=is_dir)
+    )
+
+
+def _display(path: Path, options: ScanOptions) -> str:
+    """A host path as the user thinks of it: ~/x for files in their home."""
+    try:
+        relative = path.relative_to(options.source_root)
+    except ValueError:
+        return str(path)
+    return f"~/{relative.as_posix()}" if options.from_home else str(path)
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    if isinstance(error, RuntimeError):
+        return "symlink loop"
+    return str(error)

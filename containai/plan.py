@@ -1,0 +1,211 @@
+"""The import plan: what happens to each path, decided from the host scan and the volume state.
+
+This is pure logic. A dry run prints the plan; a real run executes exactly this plan.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from containai.hostscan import Candidate, Failure, HostScan
+from containai.volumestate import META_DIR, Record, VolumeFile, VolumeState
+
+ADD = "add"
+UPDATE = "update"
+UNCHANGED = "unchanged"
+PLACEHOLDER = "placeholder"
+CONFLICT = "conflict"
+DELETE = "delete"
+ERROR = "error"
+SKIP_CREDENTIAL = "skip:credential"
+
+CONFLICT_POLICIES = ("backup", "skip", "overwrite")
+# Actions that put host content (or a placeholder) into the volume.
+WRITES = frozenset({ADD, UPDATE, PLACEHOLDER})
+
+
+@dataclass(frozen=True)
+class Item:
+    path: str
+    action: str
+    kind: str
+    size: int = 0
+    detail: str = ""
+    resolution: str = ""  # for conflicts: backup, skip or overwrite
+    candidate: Candidate | None = field(default=None, compare=False)
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITES or (self.action == CONFLICT and self.resolution != "skip")
+
+    def to_json(self) -> dict[str, Any]:
+        # Paths, sizes and reasons only: never content, which may be a secret.
+        data: dict[str, Any] = {"path": self.path, "action": self.action, "kind": self.kind}
+        if self.kind == "file":
+            data["size"] = self.size
+        if self.detail:
+            data["detail"] = self.detail
+        if self.resolution:
+            data["resolution"] = self.resolution
+        if self.candidate is not None and self.candidate.secret:
+            data["secret"] = True
+        return data
+
+
+@dataclass
+class Plan:
+    volume: str
+    volume_exists: bool
+    items: list[Item]
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> Counter[str]:
+        return Counter(item.action for item in self.items if item.kind != "dir")
+
+    def bytes_to_send(self) -> int:
+        return sum(item.size for item in self.items if item.writes and item.kind == "file")
+
+    @property
+    def failed(self) -> bool:
+        return any(item.action == ERROR for item in self.items)
+
+
+HostDigest = Callable[[Candidate], str | None]
+
+
+def make(
+    volume: str,
+    scan: HostScan,
+    state: VolumeState,
+    *,
+    on_conflict: str,
+    host_digest: HostDigest,
+    mirror_roots: Iterable[str] = (),
+) -> Plan:
+    """Decide every path. ``host_digest`` hashes a host file, only when a quick check fails."""
+    items: list[Item] = []
+    blocked: list[str] = []  # directories that cannot be created: nothing goes below them
+    for candidate in _last_wins(scan.candidates):
+        if any(candidate.path.startswith(f"{prefix}/") for prefix in blocked):
+            items.append(_item(candidate, CONFLICT, "a parent in the volume is not a directory",
+                               resolution="skip"))
+            continue
+        item = _decide(candidate, state.files.get(candidate.path), state, on_conflict, host_digest)
+        if candidate.kind == "dir" and item.action == CONFLICT:
+            blocked.append(candidate.path)
+        items.append(item)
+    wanted = {candidate.path for candidate in scan.candidates}
+    items.extend(_deletions(state, wanted, mirror_roots))
+    items.extend(
+        Item(skip.path, skip.action, skip.entry.kind, detail=skip.detail) for skip in scan.skipped
+    )
+    items.extend(_failure(failure) for failure in scan.failures)
+    return Plan(volume, state.exists, items, list(scan.warnings))
+
+
+def _last_wins(candidates: list[Candidate]) -> list[Candidate]:
+    # Two entries may map to one path (~/.tmux.conf and ~/.config/tmux/tmux.conf): the later
+    # entry wins, as it did upstream.
+    latest = {candidate.path: candidate for candidate in candidates}
+    return [c for c in candidates if latest[c.path] is c]
+
+
+def _decide(
+    candidate: Candidate,
+    current: VolumeFile | None,
+    state: VolumeState,
+    on_conflict: str,
+    host_digest: HostDigest,
+) -> Item:
+    if candidate.path == META_DIR or candidate.path.startswith(f"{META_DIR}/"):
+        return _item(candidate, CONFLICT, f"{META_DIR}/ is reserved for containai",
+                     resolution="skip")
+    if candidate.placeholder:
+        return _placeholder(candidate, current)
+    if current is None:
+        return _item(candidate, ADD)
+    if candidate.kind == "dir":
+        if current.kind != "dir":
+            return _item(candidate, CONFLICT, f"the volume has a {current.kind} here",
+                         resolution="skip")
+        if current.mode != candidate.mode:
+            return _item(candidate, UPDATE, "mode")
+        return _item(candidate, UNCHANGED)
+    if candidate.kind == "symlink":
+        if current.kind != "symlink":
+            return _item(candidate, CONFLICT, f"the volume has a {current.kind} here",
+                         resolution="skip")
+        return _item(candidate, UNCHANGED if current.linkname == candidate.linkname else UPDATE)
+    if current.kind != "file":
+        return _item(candidate, CONFLICT, f"the volume has a {current.kind} here",
+                     resolution="skip")
+    return _decide_file(candidate, current, state.ours(candidate.path), on_conflict, host_digest)
+
+
+def _decide_file(
+    candidate: Candidate,
+    current: VolumeFile,
+    records: list[Record],
+    on_conflict: str,
+    host_digest: HostDigest,
+) -> Item:
+    ours = next((record for record in records if current.matches(record)), None)
+    if ours is not None:
+        # The volume still holds what containai wrote: only the host side can have changed.
+        if _same_as_record(candidate, ours, host_digest):
+            return _item(candidate, UNCHANGED)
+        return _item(candidate, UPDATE)
+    # Changed inside the container since the last import, or never written by containai.
+    if current.sha256 is not None and current.sha256 == host_digest(candidate):
+        return _item(candidate, UNCHANGED)
+    why = "changed in the container since the last import" if records else (
+        "the volume has a different file that containai did not write"
+    )
+    return _item(candidate, CONFLICT, why, resolution=on_conflict)
+
+
+def _same_as_record(candidate: Candidate, record: Record, host_digest: HostDigest) -> bool:
+    if candidate.size != record.size:
+        return False
+    if candidate.content is None and int(candidate.mtime) == record.mtime:
+        return True
+    return host_digest(candidate) == record.sha256
+
+
+def _placeholder(candidate: Candidate, current: VolumeFile | None) -> Item:
+    if candidate.credential:
+        if current is None:
+            return _item(candidate, PLACEHOLDER, "credential not copied: the container logs in")
+        return _item(candidate, SKIP_CREDENTIAL, "credential not copied; volume copy kept")
+    if current is None:
+        return _item(candidate, PLACEHOLDER, "no source on the host")
+    return _item(candidate, UNCHANGED, "no source on the host; volume copy kept")
+
+
+def _deletions(state: VolumeState, wanted: set[str], roots: Iterable[str]) -> list[Item]:
+    roots = tuple(roots)
+    items = []
+    for path, record in sorted(state.record.items()):
+        if path in wanted or not any(path == r or path.startswith(f"{r}/") for r in roots):
+            continue
+        current = state.files.get(path)
+        if current is None:
+            continue
+        if current.matches(record):
+            items.append(Item(path, DELETE, "file", current.size, "source removed from the host"))
+        else:
+            items.append(Item(path, CONFLICT, "file", current.size,
+                              "source removed, but changed in the container", resolution="skip"))
+    return items
+
+
+def _failure(failure: Failure) -> Item:
+    return Item(failure.path, ERROR, "file", detail=failure.reason)
+
+
+def _item(candidate: Candidate, action: str, detail: str = "", *, resolution: str = "") -> Item:
+    return Item(candidate.path, action, candidate.kind, candidate.size, detail, resolution,
+                candidate)

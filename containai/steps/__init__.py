@@ -1,0 +1,20 @@
+"""The steps workflows are made of: plain functions ``step(run, **options)``, found by name.
+
+The registry is an explicit dict (as pre-commit keeps its languages), so every step a workflow
+file can name is listed here and greppable.
+"""
+
+from __future__ import annotations
+
+from containai.steps import importing, volume
+from containai.workflow import StepFunction
+
+REGISTRY: dict[str, StepFunction] = {
+    "resolve_volume": volume.resolve_volume,
+    "open_volume": volume.open_volume,
+    "scan_host": importing.scan_host,
+    "read_volume": importing.read_volume,
+    "plan_import": importing.plan_import,
+    "apply_import": importing.apply_import,
+    "report_import": importing.report_import,
+}

@@ -1,0 +1,89 @@
+"""Tar streams in constant memory: write members one at a time, read a chunk iterator as a file."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
+
+BLOCK = tarfile.BLOCKSIZE
+CHUNK = 1024 * 1024
+END_OF_ARCHIVE = b"\0" * (2 * BLOCK)
+
+
+class ShortRead(Exception):
+    """A host file changed size while it was being sent."""
+
+
+def member(info: tarfile.TarInfo) -> bytes:
+    """The header block(s) of one member (PAX, so long names and big sizes just work)."""
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def file_member(
+    info: tarfile.TarInfo, source: BinaryIO, on_hash: Callable[[str], None] | None = None
+) -> Iterator[bytes]:
+    """Header, exactly ``info.size`` bytes of ``source``, and padding; hashes what it sends.
+
+    A file that shrinks while being read would desynchronise the whole stream, so the missing
+    bytes are zero-filled and ShortRead is raised after the member is complete; callers then
+    leave that member unused (it was written to a staging name).
+    """
+    yield member(info)
+    digest = hashlib.sha256()
+    remaining = info.size
+    while remaining:
+        chunk = source.read(min(CHUNK, remaining))
+        if not chunk:
+            break
+        digest.update(chunk)
+        remaining -= len(chunk)
+        yield chunk
+    if remaining:
+        yield b"\0" * remaining
+    yield padding(info.size)
+    if remaining:
+        raise ShortRead(f"changed while it was read ({remaining} bytes short)")
+    if on_hash is not None:
+        on_hash(digest.hexdigest())
+
+
+def bytes_member(info: tarfile.TarInfo, data: bytes) -> Iterator[bytes]:
+    info.size = len(data)
+    yield member(info)
+    yield data
+    yield padding(len(data))
+
+
+def padding(size: int) -> bytes:
+    return b"\0" * (-size % BLOCK)
+
+
+class ChunkReader(io.RawIOBase):
+    """A readable file over an iterator of byte chunks (e.g. the engine's get_archive stream)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def open_stream(chunks: Iterable[bytes]) -> tarfile.TarFile:
+    """A tar reader over chunks, in stream mode: members must be read in order, once."""
+    reader = io.BufferedReader(ChunkReader(chunks), buffer_size=CHUNK)
+    return tarfile.open(fileobj=reader, mode="r|")

@@ -1,0 +1,187 @@
+"""The command-line surface: one thin invoke task per command; parameters are the flags.
+
+Tasks turn flags into ``Options`` and run the named workflow. Heavy modules are imported inside
+the task bodies so that ``cai --help`` and ``cai --version`` start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection, Context, Exit, Task, task
+
+_COMMON_HELP = {
+    "workspace": "Workspace directory (default: the current directory).",
+    "data_volume": "Use this data volume instead of the workspace's.",
+    "config": "Read settings from this file too (it must exist).",
+    "verbose": "Say more: every path and why it was skipped.",
+    "json": "Print the result as JSON on stdout.",
+}
+
+
+class CaiTask(Task):  # type: ignore[misc]  # invoke ships no type information for Task
+    """A task with declared short flags (no guessing) and one optional positional argument.
+
+    invoke guesses short flags from parameter names (``hostname`` would take ``-h``) and has no
+    optional positionals; ``cai.cli`` rewrites ``cai import DIR`` to ``--workspace DIR``.
+    """
+
+    def __init__(
+        self,
+        body: Any,
+        *args: Any,
+        short: dict[str, str] | None = None,
+        optional_positional: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["auto_shortflags"] = False
+        super().__init__(body, *args, **kwargs)
+        self.short = short or {}
+        self.optional_positional = optional_positional
+        self._all_help = dict(self.help)
+
+    def get_arguments(self, *args: Any, **kwargs: Any) -> Any:
+        # invoke pops each help text as it builds an argument; restore them so the arguments
+        # can be built more than once (cai.cli inspects them before invoke parses).
+        self.help = dict(self._all_help)
+        return super().get_arguments(*args, **kwargs)
+
+    def arg_opts(self, name: str, default: Any, taken_names: set[str]) -> dict[str, Any]:
+        opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
+        if name in self.short:
+            opts["names"].append(self.short[name])
+        return opts
+
+
+def _options(**values: Any) -> Any:
+    from containai.context import Options
+
+    return Options(**values)
+
+
+def _run(name: str, **kwargs: Any) -> None:
+    from containai.app import run_workflow
+
+    code = run_workflow(name, **kwargs)
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    klass=CaiTask,
+    name="import",
+    short={"workspace": "w", "verbose": "v"},
+    optional_positional="workspace",
+    help={
+        **_COMMON_HELP,
+        "workspace": "Workspace directory; naming one also hot-reloads its running container.",
+        "container": "Hot-reload into this running containai container.",
+        "from_": "Import from this directory or .tgz archive instead of $HOME.",
+        "dry_run": "Show the plan; change nothing.",
+        "no_secrets": "Skip secret files (tokens, keys); volume copies stay as they are.",
+        "no_excludes": "Ignore exclude patterns (the *.priv.* rule stays on).",
+        "replace": "With an archive: also remove volume files the archive does not hold.",
+    },
+)
+def import_(
+    c: Context,
+    workspace: str | None = None,
+    data_volume: str | None = None,
+    container: str | None = None,
+    from_: str | None = None,
+    config: str | None = None,
+    dry_run: bool = False,
+    no_secrets: bool = False,
+    no_excludes: bool = False,
+    replace: bool = False,
+    verbose: bool = False,
+    json: bool = False,
+) -> None:
+    """Copy host configs into the data volume (and hot-reload a running container)."""
+    source = Path(from_).expanduser().resolve() if from_ else None
+    workflow = "import"
+    if source is not None:
+        from containai.sources import source_kind
+
+        workflow = "restore" if source_kind(source) == "archive" else "import"
+    _run(
+        workflow,
+        options=_options(
+            dry_run=dry_run,
+            secrets=not no_secrets,
+            excludes=not no_excludes,
+            source=source,
+            data_volume=data_volume,
+            container=container,
+            hot_reload=bool(workspace or container),
+            replace=replace,
+        ),
+        workspace=workspace,
+        config=config,
+        verbose=verbose,
+        json_output=json,
+    )
+
+
+@task(
+    klass=CaiTask,
+    short={"output": "o", "workspace": "w", "verbose": "v"},
+    help={
+        **_COMMON_HELP,
+        "output": "Archive file or directory (default: ./containai-export-<time>.tgz).",
+        "container": "Export the volume mounted in this containai container.",
+        "no_excludes": "Ignore exclude patterns.",
+        "no_secrets": "Leave secret files out of the archive (recorded in its manifest).",
+        "verify": "Check an existing archive against its manifest instead of exporting.",
+    },
+)
+def export(
+    c: Context,
+    output: str | None = None,
+    container: str | None = None,
+    data_volume: str | None = None,
+    workspace: str | None = None,
+    config: str | None = None,
+    no_excludes: bool = False,
+    no_secrets: bool = False,
+    verify: str | None = None,
+    verbose: bool = False,
+    json: bool = False,
+) -> None:
+    """Write the data volume to a .tgz archive (prints its path on stdout)."""
+    _run(
+        "verify" if verify else "export",
+        options=_options(
+            secrets=not no_secrets,
+            excludes=not no_excludes,
+            data_volume=data_volume,
+            container=container,
+            output=output,
+            source=Path(verify).expanduser().resolve() if verify else None,
+        ),
+        workspace=workspace,
+        config=config,
+        verbose=verbose,
+        json_output=json,
+    )
+
+
+@task(
+    klass=CaiTask,
+    short={"workspace": "w"},
+    optional_positional="workspace",
+    help={
+        "workspace": "Workspace whose settings to show (default: the current directory).",
+        "config": "Read settings from this file too (it must exist).",
+        "json": "Print the settings and their origins as JSON.",
+    },
+)
+def config(c: Context, workspace: str | None = None, config: str | None = None, json: bool = False) -> None:
+    """Show the effective settings and which layer each came from."""
+    from containai.show_config import show
+
+    show(workspace=workspace, config=config, json_output=json)
+
+
+ns = Collection(import_, export, config)

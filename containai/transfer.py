@@ -1,0 +1,236 @@
+"""Execute a plan: one tar stream into the volume, written so that no file is ever torn.
+
+The engine unpacks a put_archive stream entry by entry, truncating a file in place if the stream
+stops mid-file. So file content never goes to its final name directly:
+
+1. every new file is written under ``.containai/staging/`` (a stopped run tears only these);
+2. a journal of what is about to change is staged beside them;
+3. each final path becomes a hard link to its staged file. The engine replaces an existing
+   path by unlinking it and linking the new one while handling one tar header, so a reader sees
+   the old file or the new one, never a mix. Backups are hard links to the old file, made first;
+4. the state record is replaced the same way;
+5. a plain file is written where ``.containai/staging`` was: the engine removes a directory that
+   an archive entry replaces, which deletes the staging tree and its journal in one step.
+
+An interrupted run leaves the staging tree and journal behind; the next run reads the journal to
+tell its files from changes made in the container, and converges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from containai.hostscan import SECRET_DIR_MODE, Candidate
+from containai.plan import CONFLICT, Item, Plan
+from containai.tarstream import END_OF_ARCHIVE, ShortRead, bytes_member, file_member, member
+from containai.volumestate import (
+    BACKUP_DIR,
+    JOURNAL_FILE,
+    META_DIR,
+    STAGING_DIR,
+    STATE_FILE,
+    Record,
+    VolumeState,
+    encode_records,
+)
+
+
+@dataclass(frozen=True)
+class Owner:
+    uid: int
+    gid: int
+
+
+@dataclass
+class Outcome:
+    """What a real run did; failures are per path and do not stop the others."""
+
+    files_sent: int = 0
+    bytes_sent: int = 0
+    backups: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    records: dict[str, Record] = field(default_factory=dict)
+
+
+def stream(plan: Plan, state: VolumeState, owner: Owner, outcome: Outcome) -> Iterator[bytes]:
+    """The tar stream that carries out ``plan``; fills ``outcome`` as it goes."""
+    now = time.time()
+    writes = [item for item in plan.items if item.writes and item.candidate is not None]
+    yield member(_dir(META_DIR, 0o755, owner, now))
+    yield member(_dir(STAGING_DIR, 0o700, owner, now))
+
+    staged: dict[str, str] = {}  # final path -> staging name
+    fresh: dict[str, Record] = {}
+    for number, item in enumerate(i for i in writes if i.kind == "file"):
+        name = f"{STAGING_DIR}/{number}"
+        candidate = item.candidate
+        assert candidate is not None
+        try:
+            yield from _staged_file(name, candidate, owner, now, fresh)
+        except (OSError, ShortRead) as error:
+            outcome.failures[item.path] = _why(error)
+            continue
+        staged[item.path] = name
+        outcome.files_sent += 1
+        outcome.bytes_sent += fresh[item.path].size
+
+    yield from bytes_member(_file(JOURNAL_FILE, 0o600, owner, now), encode_records(fresh))
+
+    yield from _directories(plan, state, staged, owner)
+    backup_root = f"{BACKUP_DIR}/{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}"
+    for item in writes:
+        if item.kind == "file" and item.path not in staged:
+            continue
+        if item.action == CONFLICT and item.resolution == "backup":
+            backup = f"{backup_root}/{item.path}"
+            yield from _parents(backup, state, owner, now, mode=SECRET_DIR_MODE)
+            yield member(_link(backup, item.path, owner))
+            outcome.backups.append(backup)
+        yield from _final(item, staged, owner)
+
+    outcome.records = _new_records(plan, state, fresh, staged)
+    state_name = f"{STAGING_DIR}/state"
+    yield from bytes_member(_file(state_name, 0o644, owner, now), encode_records(outcome.records))
+    yield member(_link(STATE_FILE, state_name, owner))
+    yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
+    yield END_OF_ARCHIVE
+
+
+def _staged_file(
+    name: str, candidate: Candidate, owner: Owner, now: float, fresh: dict[str, Record]
+) -> Iterator[bytes]:
+    mtime = candidate.mtime or now
+    info = _file(name, candidate.mode, owner, mtime)
+    if candidate.content is not None:
+        digest = hashlib.sha256(candidate.content).hexdigest()
+        yield from bytes_member(info, candidate.content)
+        fresh[candidate.path] = Record(len(candidate.content), int(mtime), digest)
+        return
+    assert candidate.source is not None
+    with candidate.source.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size  # what is there now, not what the scan saw
+        info.size = size
+
+        def done(digest: str) -> None:
+            fresh[candidate.path] = Record(size, int(mtime), digest)
+
+        yield from file_member(info, handle, done)
+
+
+def _directories(
+    plan: Plan, state: VolumeState, staged: dict[str, str], owner: Owner
+) -> Iterator[bytes]:
+    """Directory entries, parents first: new ones, and existing ones whose mode must change.
+
+    Parents the volume lacks are created 0755, or 0700 when they directly hold a secret file,
+    owned by the agent (the engine would otherwise create them owned by root).
+    """
+    explicit: dict[str, Candidate] = {}
+    implied: dict[str, int] = {}
+    for item in plan.items:
+        candidate = item.candidate
+        if not item.writes or candidate is None:
+            continue
+        if candidate.kind == "file" and item.path not in staged:
+            continue
+        if candidate.kind == "dir":
+            explicit[item.path] = candidate
+        path = PurePosixPath(item.path)
+        private = candidate.kind == "file" and candidate.secret
+        for parent in path.parents:
+            text = parent.as_posix()
+            if text == ".":
+                break
+            mode = SECRET_DIR_MODE if private and parent == path.parent else 0o755
+            implied[text] = min(implied.get(text, mode), mode)
+    for path in sorted(explicit.keys() | implied.keys(), key=lambda p: (p.count("/"), p)):
+        if path in explicit:
+            yield member(_dir(path, explicit[path].mode, owner, explicit[path].mtime or time.time()))
+            continue
+        current = state.files.get(path)
+        mode = implied[path]
+        if current is not None and current.kind == "dir":
+            # An existing parent is left alone unless it must become private for a secret.
+            if mode != SECRET_DIR_MODE or current.mode == SECRET_DIR_MODE:
+                continue
+        yield member(_dir(path, mode, owner, time.time()))
+
+
+def _parents(path: str, state: VolumeState, owner: Owner, now: float, *, mode: int) -> Iterator[bytes]:
+    for parent in reversed(PurePosixPath(path).parents):
+        text = parent.as_posix()
+        if text != "." and text not in state.files:
+            yield member(_dir(text, mode, owner, now))
+
+
+def _final(item: Item, staged: dict[str, str], owner: Owner) -> Iterator[bytes]:
+    candidate = item.candidate
+    assert candidate is not None
+    if candidate.kind == "file":
+        yield member(_link(item.path, staged[item.path], owner))
+    elif candidate.kind == "symlink":
+        info = tarfile.TarInfo(item.path)
+        info.type = tarfile.SYMTYPE
+        info.linkname = candidate.linkname
+        info.uid, info.gid = owner.uid, owner.gid
+        info.mtime = candidate.mtime
+        info.mode = 0o777
+        yield member(info)
+
+
+def _new_records(
+    plan: Plan, state: VolumeState, fresh: dict[str, Record], staged: dict[str, str]
+) -> dict[str, Record]:
+    records = dict(state.record)
+    # Files an interrupted run put in place are ours too, if they are still as it left them.
+    for path, record in state.journal.items():
+        current = state.files.get(path)
+        if current is not None and current.matches(record):
+            records[path] = record
+    for item in plan.items:
+        current = state.files.get(item.path)
+        if item.path in staged:
+            records[item.path] = fresh[item.path]
+        elif item.action == "unchanged" and current is not None and current.sha256:
+            # Equal content that containai did not record (or recorded differently): adopt it.
+            records.setdefault(item.path, Record(current.size, current.mtime, current.sha256))
+        elif item.action == "delete":
+            records.pop(item.path, None)
+    return records
+
+
+def _dir(name: str, mode: int, owner: Owner, mtime: float) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = mode
+    info.uid, info.gid = owner.uid, owner.gid
+    info.mtime = mtime
+    return info
+
+
+def _file(name: str, mode: int, owner: Owner, mtime: float) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.mode = mode
+    info.uid, info.gid = owner.uid, owner.gid
+    info.mtime = mtime
+    return info
+
+
+def _link(name: str, target: str, owner: Owner) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.LNKTYPE
+    info.linkname = target
+    info.uid, info.gid = owner.uid, owner.gid
+    return info
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error)
