@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from containai.manifest import Entry
+from containai.manifest import Entry, Kind
 
 _KEY = "[import] additional_paths"
 
@@ -43,10 +43,16 @@ def resolve(
         opted.add(relative)
         if relative in known or not os.path.lexists(source):
             continue  # a manifest entry already describes it, or there is nothing to copy
-        kind = "dir" if source.is_dir() else "file"
+        kind: Kind = "dir" if source.is_dir() else "file"
         entries.append(
-            Entry(tool="additional", source=relative, kind=kind, target=relative,
-                  link=relative, origin=where)
+            Entry(
+                tool="additional",
+                source=relative,
+                kind=kind,
+                target=relative,
+                link=relative,
+                origin=where,
+            )
         )
     return Additional(tuple(entries), frozenset(opted), tuple(warnings))
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from invoke import Exit, ParseError, Program
+from invoke.exceptions import Exit, ParseError
+from invoke.program import Program
 
 from containai import __version__
 from containai.errors import ContainAIError
 from containai.tasks import CaiTask, ns
 
 
-class Cai(Program):  # type: ignore[misc]  # invoke ships no type information for Program
+class Cai(Program):
     """Maps every error to one line on stderr and an exit code: 1 failed, 2 usage, 130 ^C."""
 
     def print_help(self) -> None:
@@ -58,9 +58,9 @@ class Cai(Program):  # type: ignore[misc]  # invoke ships no type information fo
         except Exception as error:
             if debug:
                 raise
+            message = f"{type(error).__name__}: {error}"
             raise Exit(
-                f"cai: internal error: {type(error).__name__}: {error} (--debug shows the traceback)",
-                code=1,
+                f"cai: internal error: {message} (--debug shows the traceback)", code=1
             ) from None
 
 
@@ -94,7 +94,9 @@ def optional_positionals(args: list[str]) -> list[str]:
         if expects_value:
             result.append(arg)
             expects_value = False
-        elif arg in tasks and not (current and current.optional_positional and not filled and arg != "--"):
+        elif arg in tasks and not (
+            current and current.optional_positional and not filled and arg != "--"
+        ):
             current, filled = tasks[arg], False
             result.append(arg)
         elif arg.startswith("-"):
@@ -119,11 +121,9 @@ def _takes_value(task: CaiTask, flag: str) -> bool:
 
 
 def make_program() -> Cai:
-    return Cai(name="containai", binary="cai", binary_names=["cai"], namespace=ns, version=__version__)
+    return Cai(
+        name="containai", binary="cai", binary_names=["cai"], namespace=ns, version=__version__
+    )
 
 
 program = make_program()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(program.run())

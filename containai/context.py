@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from containai.archive import ArchiveIndex
 from containai.engine import Engine, Helper
 from containai.hostscan import HostScan
 from containai.plan import Plan
@@ -42,6 +43,7 @@ class Run:
     volume: str = ""
     volume_labels: dict[str, str] = field(default_factory=dict)
     scan: HostScan | None = None
+    index: ArchiveIndex | None = None  # restore: the checked archive
     state: VolumeState | None = None
     plan: Plan | None = None
     outcome: Outcome | None = None
@@ -53,6 +55,14 @@ class Run:
     @property
     def workspace(self) -> Path:
         return self.settings.workspace
+
+    def files_to_write(self) -> set[str]:
+        """Volume paths this run may write, which reading the volume hashes for comparison."""
+        if self.scan is not None:
+            return {c.path for c in self.scan.candidates if c.kind == "file"}
+        if self.index is not None:
+            return {e.name for e in self.index.entries if e.kind == "file"}
+        return set()
 
     @property
     def engine(self) -> Engine:

@@ -58,6 +58,15 @@ class VolumeInfo:
     labels: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    id: str
+    labels: dict[str, str]
+    state: str
+    started_at: str
+
+
 def endpoint() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
@@ -105,6 +114,32 @@ class Engine:
             raise NotFoundError(f"volume {name} does not exist")
         return info
 
+    # -- containers ---------------------------------------------------------------------------
+
+    def container(self, name: str) -> ContainerInfo | None:
+        import docker.errors
+
+        try:
+            attrs = self.client.api.inspect_container(name)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as error:
+            raise EngineError(f"cannot inspect container {name}: {_reason(error)}") from None
+        return ContainerInfo(
+            name=attrs["Name"].lstrip("/"),
+            id=attrs["Id"],
+            labels=dict(attrs["Config"].get("Labels") or {}),
+            state=attrs["State"]["Status"],
+            started_at=attrs["State"].get("StartedAt", ""),
+        )
+
+    def containers_using(self, volume: str) -> list[ContainerInfo]:
+        """Running containers that mount ``volume`` (helpers excluded)."""
+        with _api_errors("cannot list containers"):
+            found = self.client.api.containers(filters={"volume": volume, "status": "running"})
+        infos = [self.container(item["Id"]) for item in found]
+        return [i for i in infos if i is not None and i.labels.get("containai.role") != "helper"]
+
     # -- helper containers --------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -134,6 +169,67 @@ class Engine:
             with contextlib.suppress(Exception):
                 self.client.api.remove_container(container["Id"], force=True, v=False)
 
+    def run_in_volume(
+        self, volume: str, image: str, command: list[str], *, mount: str = "/data"
+    ) -> tuple[int, str]:
+        """Run a short program against the volume (for what the archive API cannot do: delete).
+
+        The container has no network and only the volume; it runs as root with every
+        capability dropped except DAC_OVERRIDE, which deleting files of any owner needs.
+        """
+        import docker.errors
+
+        self._ensure_image(image)
+        with _api_errors("cannot create a helper container"):
+            container = self.client.api.create_container(
+                image=image,
+                command=command,
+                labels={
+                    "containai.managed": "true",
+                    "containai.role": "helper",
+                    "containai.data-volume": volume,
+                },
+                network_disabled=True,
+                user="0:0",
+                host_config=self.client.api.create_host_config(
+                    binds={volume: {"bind": mount, "mode": "rw"}},
+                    network_mode="none",
+                    privileged=False,
+                    cap_drop=["ALL"],
+                    cap_add=["DAC_OVERRIDE"],
+                    security_opt=["no-new-privileges"],
+                    log_config={"type": "json-file"},
+                ),
+            )
+        try:
+            with _api_errors("the helper container failed"):
+                self.client.api.start(container["Id"])
+                status = self.client.api.wait(container["Id"])
+                output = self.client.api.logs(container["Id"], stdout=True, stderr=True)
+            return int(status.get("StatusCode", 1)), output.decode(errors="replace")
+        finally:
+            with contextlib.suppress(docker.errors.DockerException):
+                self.client.api.remove_container(container["Id"], force=True)
+
+    def _ensure_image(self, image: str) -> None:
+        import docker.errors
+
+        try:
+            self.client.api.inspect_image(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            from docker.utils import parse_repository_tag
+
+            repository, tag = parse_repository_tag(image)
+            self.client.api.pull(repository, tag=tag or "latest")
+        except docker.errors.DockerException as error:
+            raise EngineError(
+                f"image {image} is not available and cannot be pulled ({_reason(error)}); "
+                "set engine.shell_image to a local image that has a POSIX shell"
+            ) from None
+
     def _ensure_helper_image(self, spec: HelperSpec) -> None:
         import docker.errors
 
@@ -162,8 +258,19 @@ class Helper:
         with _api_errors("writing to the volume failed"):
             self._client.api.put_archive(self.id, self.mount, _chunked(stream))
 
+    def read_file(self, path: str) -> bytes:
+        """The content of one regular file in the volume."""
+        from containai.tarstream import open_stream
+
+        with open_stream(self.get(path)) as tar:
+            for info in tar:
+                handle = tar.extractfile(info)
+                if handle is not None:
+                    return handle.read()
+        raise EngineError(f"{path} is not a regular file in the volume")
+
     def get(self, path: str = "") -> Iterator[bytes]:
-        """The tar stream of ``path`` (relative to the volume root); names start with its basename."""
+        """The tar stream of ``path`` (relative to the volume root), names under its basename."""
         full = f"{self.mount}/{path}".rstrip("/")
         with _api_errors("reading the volume failed"):
             stream, _stat = self._client.api.get_archive(self.id, full, chunk_size=_CHUNK)
@@ -209,7 +316,9 @@ def _api_errors(what: str) -> Iterator[None]:
     except docker.errors.APIError as error:
         raise EngineError(f"{what}: {_reason(error)}") from None
     except (requests.exceptions.ConnectionError, docker.errors.DockerException) as error:
-        raise EngineError(f"{what}: lost the Docker engine at {endpoint()}: {_reason(error)}") from None
+        raise EngineError(
+            f"{what}: lost the Docker engine at {endpoint()}: {_reason(error)}"
+        ) from None
 
 
 def _reason(error: BaseException) -> str:

@@ -41,6 +41,9 @@ class Candidate:
     secret: bool = False
     placeholder: bool = False  # written only where the volume has nothing yet
     credential: bool = False  # a credential placeholder: reported as skip:credential
+    uid: int | None = None  # None: the configured agent user (restore keeps the archive's)
+    gid: int | None = None
+    same_as: str = ""  # a hard link to another written path (restore)
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,15 @@ def _missing(entry: Entry, secret: bool, options: ScanOptions, result: HostScan)
         result.skipped.append(Skipped(entry.target, "skip:missing", entry, "optional"))
     elif entry.is_dir:
         result.candidates.append(
-            Candidate(entry.target, "dir", entry, SECRET_DIR_MODE if secret else 0o755, 0.0,
-                      secret=secret, placeholder=True)
+            Candidate(
+                entry.target,
+                "dir",
+                entry,
+                SECRET_DIR_MODE if secret else 0o755,
+                0.0,
+                secret=secret,
+                placeholder=True,
+            )
         )
     elif entry.json:
         result.candidates.append(_placeholder(entry, "json.j2", options, secret=secret))
@@ -164,14 +174,26 @@ def _missing(entry: Entry, secret: bool, options: ScanOptions, result: HostScan)
 
 
 def _placeholder(
-    entry: Entry, template: str, options: ScanOptions, *, secret: bool = True,
+    entry: Entry,
+    template: str,
+    options: ScanOptions,
+    *,
+    secret: bool = True,
     credential: bool = False,
 ) -> Candidate:
     content = options.placeholder(f"placeholders/{template}")
     mode = SECRET_FILE_MODE if secret or credential else 0o644
     return Candidate(
-        entry.target, "file", entry, mode, 0.0, len(content), content=content,
-        secret=secret or credential, placeholder=True, credential=credential,
+        entry.target,
+        "file",
+        entry,
+        mode,
+        0.0,
+        len(content),
+        content=content,
+        secret=secret or credential,
+        placeholder=True,
+        credential=credential,
     )
 
 
@@ -185,7 +207,9 @@ def _file(entry: Entry, path: str, source: Path, info: os.stat_result, secret: b
 def _scan_tree(
     entry: Entry, root: Path, secret: bool, options: ScanOptions, result: HostScan
 ) -> None:
-    entry_rules = Excludes([Rule(f"excludes of ~/{entry.source}", under(entry.target, entry.excludes))])
+    entry_rules = Excludes(
+        [Rule(f"excludes of ~/{entry.source}", under(entry.target, entry.excludes))]
+    )
 
     def failed(error: OSError) -> None:
         result.failures.append(Failure(_display(Path(error.filename), options), _why(error)))
@@ -201,9 +225,14 @@ def _scan_tree(
             dirnames.clear()
             continue
         result.candidates.append(
-            Candidate(volume_dir, "dir", entry,
-                      SECRET_DIR_MODE if secret else stat.S_IMODE(dir_info.st_mode),
-                      dir_info.st_mtime, secret=secret)
+            Candidate(
+                volume_dir,
+                "dir",
+                entry,
+                SECRET_DIR_MODE if secret else stat.S_IMODE(dir_info.st_mode),
+                dir_info.st_mtime,
+                secret=secret,
+            )
         )
         for name in sorted(dirnames):
             child = f"{volume_dir}/{name}"

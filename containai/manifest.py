@@ -119,7 +119,7 @@ def parse_entry(row: Any, origin: str) -> Entry:
     source = relative_path(_string(row, "source", origin), f"{origin}: source")
     kind = _string(row, "kind", origin)
     if kind not in ("file", "dir"):
-        raise ConfigError(f"{origin}: kind must be \"file\" or \"dir\", not {kind!r}")
+        raise ConfigError(f'{origin}: kind must be "file" or "dir", not {kind!r}')
     target = relative_path(_string(row, "target", origin, default=source), f"{origin}: target")
     link_text = _string(row, "link", origin, default=source)
     link = relative_path(link_text, f"{origin}: link") if link_text else None
@@ -174,4 +174,3 @@ def _bool(row: dict[str, Any], key: str, origin: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{origin}: '{key}' must be true or false")
     return value
-

@@ -90,8 +90,14 @@ def make(
     blocked: list[str] = []  # directories that cannot be created: nothing goes below them
     for candidate in _last_wins(scan.candidates):
         if any(candidate.path.startswith(f"{prefix}/") for prefix in blocked):
-            items.append(_item(candidate, CONFLICT, "a parent in the volume is not a directory",
-                               resolution="skip"))
+            items.append(
+                _item(
+                    candidate,
+                    CONFLICT,
+                    "a parent in the volume is not a directory",
+                    resolution="skip",
+                )
+            )
             continue
         item = _decide(candidate, state.files.get(candidate.path), state, on_conflict, host_digest)
         if candidate.kind == "dir" and item.action == CONFLICT:
@@ -121,27 +127,31 @@ def _decide(
     host_digest: HostDigest,
 ) -> Item:
     if candidate.path == META_DIR or candidate.path.startswith(f"{META_DIR}/"):
-        return _item(candidate, CONFLICT, f"{META_DIR}/ is reserved for containai",
-                     resolution="skip")
+        return _item(
+            candidate, CONFLICT, f"{META_DIR}/ is reserved for containai", resolution="skip"
+        )
     if candidate.placeholder:
         return _placeholder(candidate, current)
     if current is None:
         return _item(candidate, ADD)
     if candidate.kind == "dir":
         if current.kind != "dir":
-            return _item(candidate, CONFLICT, f"the volume has a {current.kind} here",
-                         resolution="skip")
+            return _item(
+                candidate, CONFLICT, f"the volume has a {current.kind} here", resolution="skip"
+            )
         if current.mode != candidate.mode:
             return _item(candidate, UPDATE, "mode")
         return _item(candidate, UNCHANGED)
     if candidate.kind == "symlink":
         if current.kind != "symlink":
-            return _item(candidate, CONFLICT, f"the volume has a {current.kind} here",
-                         resolution="skip")
+            return _item(
+                candidate, CONFLICT, f"the volume has a {current.kind} here", resolution="skip"
+            )
         return _item(candidate, UNCHANGED if current.linkname == candidate.linkname else UPDATE)
     if current.kind != "file":
-        return _item(candidate, CONFLICT, f"the volume has a {current.kind} here",
-                     resolution="skip")
+        return _item(
+            candidate, CONFLICT, f"the volume has a {current.kind} here", resolution="skip"
+        )
     return _decide_file(candidate, current, state.ours(candidate.path), on_conflict, host_digest)
 
 
@@ -161,8 +171,10 @@ def _decide_file(
     # Changed inside the container since the last import, or never written by containai.
     if current.sha256 is not None and current.sha256 == host_digest(candidate):
         return _item(candidate, UNCHANGED)
-    why = "changed in the container since the last import" if records else (
-        "the volume has a different file that containai did not write"
+    why = (
+        "changed in the container since the last import"
+        if records
+        else ("the volume has a different file that containai did not write")
     )
     return _item(candidate, CONFLICT, why, resolution=on_conflict)
 
@@ -197,8 +209,16 @@ def _deletions(state: VolumeState, wanted: set[str], roots: Iterable[str]) -> li
         if current.matches(record):
             items.append(Item(path, DELETE, "file", current.size, "source removed from the host"))
         else:
-            items.append(Item(path, CONFLICT, "file", current.size,
-                              "source removed, but changed in the container", resolution="skip"))
+            items.append(
+                Item(
+                    path,
+                    CONFLICT,
+                    "file",
+                    current.size,
+                    "source removed, but changed in the container",
+                    resolution="skip",
+                )
+            )
     return items
 
 
@@ -207,5 +227,6 @@ def _failure(failure: Failure) -> Item:
 
 
 def _item(candidate: Candidate, action: str, detail: str = "", *, resolution: str = "") -> Item:
-    return Item(candidate.path, action, candidate.kind, candidate.size, detail, resolution,
-                candidate)
+    return Item(
+        candidate.path, action, candidate.kind, candidate.size, detail, resolution, candidate
+    )

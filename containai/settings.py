@@ -71,7 +71,8 @@ class Settings:
         return value
 
     def as_dict(self) -> dict[str, Any]:
-        return _copy(self._values)
+        copied: dict[str, Any] = _copy(self._values)
+        return copied
 
     def leaves(self) -> Iterator[tuple[str, Any, str]]:
         """(dotted key, value, origin) for every setting, in file order."""
@@ -140,7 +141,8 @@ def project_file(workspace: Path) -> Path | None:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except OSError as error:
@@ -162,7 +164,9 @@ def _check_layer(layer: Layer, schema: Mapping[str, Any]) -> None:
         _check_table(layer.origin, f"{where}.", table, schema)
 
 
-def _check_table(origin: str, prefix: str, table: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+def _check_table(
+    origin: str, prefix: str, table: Mapping[str, Any], schema: Mapping[str, Any]
+) -> None:
     for key, value in _leaves(table):
         if key not in schema:
             if any(known.startswith(f"{key}.") for known in schema):

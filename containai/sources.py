@@ -24,6 +24,4 @@ def source_kind(path: Path) -> Literal["directory", "archive"]:
         return "archive"
     if not head:
         raise ArchiveError(f"--from {path}: the file is empty")
-    raise ArchiveError(
-        f"--from {path}: not a directory or a gzip-compressed tar archive"
-    )
+    raise ArchiveError(f"--from {path}: not a directory or a gzip-compressed tar archive")

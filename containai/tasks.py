@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from invoke import Collection, Context, Exit, Task, task
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import Task, task
 
 _COMMON_HELP = {
     "workspace": "Workspace directory (default: the current directory).",
@@ -20,7 +23,7 @@ _COMMON_HELP = {
 }
 
 
-class CaiTask(Task):  # type: ignore[misc]  # invoke ships no type information for Task
+class CaiTask(Task[Any]):
     """A task with declared short flags (no guessing) and one optional positional argument.
 
     invoke guesses short flags from parameter names (``hostname`` would take ``-h``) and has no
@@ -177,7 +180,9 @@ def export(
         "json": "Print the settings and their origins as JSON.",
     },
 )
-def config(c: Context, workspace: str | None = None, config: str | None = None, json: bool = False) -> None:
+def config(
+    c: Context, workspace: str | None = None, config: str | None = None, json: bool = False
+) -> None:
     """Show the effective settings and which layer each came from."""
     from containai.show_config import show
 

@@ -18,13 +18,16 @@ tell its files from changes made in the container, and converges.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import io
 import os
 import tarfile
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import BinaryIO, Protocol
 
 from containai.hostscan import SECRET_DIR_MODE, Candidate
 from containai.plan import CONFLICT, Item, Plan
@@ -46,6 +49,32 @@ class Owner:
     uid: int
     gid: int
 
+    def of(self, candidate: Candidate) -> Owner:
+        if candidate.uid is None or candidate.gid is None:
+            return self
+        return Owner(candidate.uid, candidate.gid)
+
+
+class ContentSource(Protocol):
+    """Where the bytes of planned files come from, asked in plan order."""
+
+    def open(self, candidate: Candidate) -> AbstractContextManager[tuple[BinaryIO, int]]:
+        """The file's bytes and their size as they are now."""
+        ...
+
+
+class HostFiles:
+    """Host files (sized when opened, not when scanned) and generated content."""
+
+    @contextlib.contextmanager
+    def open(self, candidate: Candidate) -> Iterator[tuple[BinaryIO, int]]:
+        if candidate.content is not None:
+            yield io.BytesIO(candidate.content), len(candidate.content)
+            return
+        assert candidate.source is not None
+        with candidate.source.open("rb") as handle:
+            yield handle, os.fstat(handle.fileno()).st_size
+
 
 @dataclass
 class Outcome:
@@ -54,12 +83,20 @@ class Outcome:
     files_sent: int = 0
     bytes_sent: int = 0
     backups: list[str] = field(default_factory=list)
+    deleted: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
 
 
-def stream(plan: Plan, state: VolumeState, owner: Owner, outcome: Outcome) -> Iterator[bytes]:
+def stream(
+    plan: Plan,
+    state: VolumeState,
+    owner: Owner,
+    outcome: Outcome,
+    content: ContentSource | None = None,
+) -> Iterator[bytes]:
     """The tar stream that carries out ``plan``; fills ``outcome`` as it goes."""
+    content = content or HostFiles()
     now = time.time()
     writes = [item for item in plan.items if item.writes and item.candidate is not None]
     yield member(_dir(META_DIR, 0o755, owner, now))
@@ -71,8 +108,13 @@ def stream(plan: Plan, state: VolumeState, owner: Owner, outcome: Outcome) -> It
         name = f"{STAGING_DIR}/{number}"
         candidate = item.candidate
         assert candidate is not None
+        if candidate.same_as:  # a second name for a file staged just before
+            if candidate.same_as in staged:
+                staged[item.path] = staged[candidate.same_as]
+                fresh[item.path] = fresh[candidate.same_as]
+            continue
         try:
-            yield from _staged_file(name, candidate, owner, now, fresh)
+            yield from _staged_file(name, candidate, owner.of(candidate), now, fresh, content)
         except (OSError, ShortRead) as error:
             outcome.failures[item.path] = _why(error)
             continue
@@ -103,18 +145,16 @@ def stream(plan: Plan, state: VolumeState, owner: Owner, outcome: Outcome) -> It
 
 
 def _staged_file(
-    name: str, candidate: Candidate, owner: Owner, now: float, fresh: dict[str, Record]
+    name: str,
+    candidate: Candidate,
+    owner: Owner,
+    now: float,
+    fresh: dict[str, Record],
+    content: ContentSource,
 ) -> Iterator[bytes]:
     mtime = candidate.mtime or now
     info = _file(name, candidate.mode, owner, mtime)
-    if candidate.content is not None:
-        digest = hashlib.sha256(candidate.content).hexdigest()
-        yield from bytes_member(info, candidate.content)
-        fresh[candidate.path] = Record(len(candidate.content), int(mtime), digest)
-        return
-    assert candidate.source is not None
-    with candidate.source.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size  # what is there now, not what the scan saw
+    with content.open(candidate) as (handle, size):
         info.size = size
 
         def done(digest: str) -> None:
@@ -141,37 +181,44 @@ def _directories(
             continue
         if candidate.kind == "dir":
             explicit[item.path] = candidate
-        path = PurePosixPath(item.path)
+        written = PurePosixPath(item.path)
         private = candidate.kind == "file" and candidate.secret
-        for parent in path.parents:
+        for parent in written.parents:
             text = parent.as_posix()
             if text == ".":
                 break
-            mode = SECRET_DIR_MODE if private and parent == path.parent else 0o755
+            mode = SECRET_DIR_MODE if private and parent == written.parent else 0o755
             implied[text] = min(implied.get(text, mode), mode)
     for path in sorted(explicit.keys() | implied.keys(), key=lambda p: (p.count("/"), p)):
         if path in explicit:
-            yield member(_dir(path, explicit[path].mode, owner, explicit[path].mtime or time.time()))
+            found = explicit[path]
+            yield member(_dir(path, found.mode, owner.of(found), found.mtime or time.time()))
             continue
         current = state.files.get(path)
         mode = implied[path]
-        if current is not None and current.kind == "dir":
-            # An existing parent is left alone unless it must become private for a secret.
-            if mode != SECRET_DIR_MODE or current.mode == SECRET_DIR_MODE:
-                continue
+        # An existing parent is left alone unless it must become private for a secret.
+        if (
+            current is not None
+            and current.kind == "dir"
+            and (mode != SECRET_DIR_MODE or current.mode == SECRET_DIR_MODE)
+        ):
+            continue
         yield member(_dir(path, mode, owner, time.time()))
 
 
-def _parents(path: str, state: VolumeState, owner: Owner, now: float, *, mode: int) -> Iterator[bytes]:
+def _parents(
+    path: str, state: VolumeState, owner: Owner, now: float, *, mode: int
+) -> Iterator[bytes]:
     for parent in reversed(PurePosixPath(path).parents):
         text = parent.as_posix()
         if text != "." and text not in state.files:
             yield member(_dir(text, mode, owner, now))
 
 
-def _final(item: Item, staged: dict[str, str], owner: Owner) -> Iterator[bytes]:
+def _final(item: Item, staged: dict[str, str], default_owner: Owner) -> Iterator[bytes]:
     candidate = item.candidate
     assert candidate is not None
+    owner = default_owner.of(candidate)
     if candidate.kind == "file":
         yield member(_link(item.path, staged[item.path], owner))
     elif candidate.kind == "symlink":

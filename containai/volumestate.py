@@ -97,9 +97,17 @@ def read(stream: Iterable[bytes], *, hash_paths: set[str]) -> VolumeState:
                 linked = _volume_path(info.linkname)
                 original = state.files.get(linked)
                 state.files[path] = (
-                    VolumeFile("file", original.size, original.mtime, original.mode,
-                               original.uid, original.gid, sha256=original.sha256)
-                    if original else _file(info, "file", None)
+                    VolumeFile(
+                        "file",
+                        original.size,
+                        original.mtime,
+                        original.mode,
+                        original.uid,
+                        original.gid,
+                        sha256=original.sha256,
+                    )
+                    if original
+                    else _file(info, "file", None)
                 )
             elif info.isdir():
                 state.files[path] = _file(info, "dir", None)

@@ -6,7 +6,7 @@ file can name is listed here and greppable.
 
 from __future__ import annotations
 
-from containai.steps import importing, volume
+from containai.steps import exporting, importing, restoring, volume
 from containai.workflow import StepFunction
 
 REGISTRY: dict[str, StepFunction] = {
@@ -17,4 +17,10 @@ REGISTRY: dict[str, StepFunction] = {
     "plan_import": importing.plan_import,
     "apply_import": importing.apply_import,
     "report_import": importing.report_import,
+    "check_archive": restoring.check_archive,
+    "open_restore_volume": restoring.open_restore_volume,
+    "plan_restore": restoring.plan_restore,
+    "apply_restore": restoring.apply_restore,
+    "write_export": exporting.write_export,
+    "verify_export": exporting.verify_export,
 }

@@ -14,6 +14,7 @@ from containai.context import Run
 from containai.errors import ConfigError
 from containai.excludes import Excludes, Rule, under
 from containai.hostscan import Candidate, ScanOptions, scan
+from containai.steps.volume import delete_planned, open_volume
 from containai.transfer import Outcome, Owner
 from containai.ui import human_bytes
 
@@ -45,7 +46,7 @@ def scan_host(run: Run) -> None:
         from_home=from_home,
         secrets=run.options.secrets,
         excludes=_excludes(run),
-        private=_private_rules(run, entries),
+        private=private_rules(run, entries),
         secret_patterns=GitIgnoreSpec.from_lines(settings.get_list("import.secret_patterns")),
         opted_in=extra.opted_in,
         safe_directory=settings.get_str("agent.workspace_mount"),
@@ -62,9 +63,7 @@ def read_volume(run: Run) -> None:
     if run.helper is None:
         run.state = volumestate.empty()
         return
-    assert run.scan is not None
-    wanted = {c.path for c in run.scan.candidates if c.kind == "file"}
-    run.state = volumestate.read(run.helper.get(""), hash_paths=wanted)
+    run.state = volumestate.read(run.helper.get(""), hash_paths=run.files_to_write())
 
 
 def plan_import(run: Run, *, on_conflict: str | None = None) -> None:
@@ -76,9 +75,7 @@ def plan_import(run: Run, *, on_conflict: str | None = None) -> None:
             f"import.on_conflict must be one of {', '.join(plan.CONFLICT_POLICIES)}, not {policy!r}"
         )
     mirror_all = run.settings.get_bool("import.mirror")
-    roots = {
-        c.entry.target for c in run.scan.candidates if c.entry.mirror or mirror_all
-    }
+    roots = {c.entry.target for c in run.scan.candidates if c.entry.mirror or mirror_all}
     run.plan = plan.make(
         run.volume,
         run.scan,
@@ -91,17 +88,20 @@ def plan_import(run: Run, *, on_conflict: str | None = None) -> None:
 
 def apply_import(run: Run) -> None:
     """Carry out the plan in one tar stream (nothing at all under --dry-run)."""
+    apply_plan(run)
+
+
+def apply_plan(run: Run, content: transfer.ContentSource | None = None) -> None:
     assert run.plan is not None and run.state is not None
     if run.options.dry_run:
         return
     if run.helper is None:
-        from containai.steps.volume import open_volume
-
         open_volume(run, create=True)
     assert run.helper is not None
     outcome = Outcome()
     owner = Owner(run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid"))
-    run.helper.put(transfer.stream(run.plan, run.state, owner, outcome))
+    run.helper.put(transfer.stream(run.plan, run.state, owner, outcome, content))
+    delete_planned(run, outcome)
     run.outcome = outcome
     if outcome.failures or run.plan.failed:
         run.exit_code = 1
@@ -151,13 +151,15 @@ def _summary(run: Run, failures: dict[str, str]) -> str:
     if failed:
         parts.append(f"{failed} failed")
     if run.options.dry_run:
-        return f"dry run, nothing changed: {', '.join(parts)}; would send {human_bytes(run.plan.bytes_to_send())}"
+        would = human_bytes(run.plan.bytes_to_send())
+        return f"dry run, nothing changed: {', '.join(parts)}; would send {would}"
     outcome = run.outcome
     sent = outcome.files_sent if outcome else 0
     sent_bytes = outcome.bytes_sent if outcome else 0
     backups = f"; {len(outcome.backups)} backed up" if outcome and outcome.backups else ""
+    verb = "restored into" if run.command == "restore" else "imported into"
     return (
-        f"imported into {run.plan.volume}: {', '.join(parts)}{backups}; "
+        f"{verb} {run.plan.volume}: {', '.join(parts)}{backups}; "
         f"{sent} files ({human_bytes(sent_bytes)}) sent"
     )
 
@@ -175,7 +177,7 @@ def _document(run: Run, failures: dict[str, str]) -> dict[str, Any]:
     assert run.plan is not None
     current = run.plan
     document: dict[str, Any] = {
-        "command": "import",
+        "command": run.command,
         "dry_run": run.options.dry_run,
         "volume": {"name": current.volume, "exists": current.volume_exists},
         "items": [item.to_json() for item in current.items],
@@ -199,12 +201,14 @@ def _excludes(run: Run) -> Excludes:
     return Excludes(
         [
             Rule("excludes", tuple(run.settings.get_list("excludes"))),
-            Rule("import.default_excludes", tuple(run.settings.get_list("import.default_excludes"))),
+            Rule(
+                "import.default_excludes", tuple(run.settings.get_list("import.default_excludes"))
+            ),
         ]
     )
 
 
-def _private_rules(run: Run, entries: list[manifest.Entry]) -> Excludes:
+def private_rules(run: Run, entries: list[manifest.Entry]) -> Excludes:
     # *.priv.* files in shell-sourced folders hold personal secrets; only
     # [import] exclude_priv = false lets them through (--no-excludes does not).
     if not run.settings.get_bool("import.exclude_priv"):

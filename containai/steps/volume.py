@@ -5,27 +5,70 @@ from __future__ import annotations
 from containai import render, volumes
 from containai.context import Run
 from containai.engine import HelperSpec
+from containai.errors import NotFoundError, UsageError
+from containai.plan import DELETE
+from containai.transfer import Outcome
 
 
 def resolve_volume(run: Run) -> None:
-    """Pick the data volume: --data-volume, then settings (env, config), then the derived name."""
-    run.volume = volumes.resolve_name(
-        run.options.data_volume, run.settings.get_str("data_volume"), run.workspace
-    )
+    """Pick the data volume: --container's, --data-volume, settings (env, config), derived."""
+    if run.options.container:
+        if run.options.data_volume:
+            raise UsageError("--container and --data-volume cannot be used together")
+        run.volume = container_volume(run, run.options.container)
+    else:
+        run.volume = volumes.resolve_name(
+            run.options.data_volume, run.settings.get_str("data_volume"), run.workspace
+        )
     run.ui.info(f"using data volume {run.volume}")
 
 
-def open_volume(run: Run, *, create: bool = False, required: bool = False) -> None:
+def container_volume(run: Run, name: str) -> str:
+    container = run.engine.container(name)
+    if container is None:
+        raise NotFoundError(f"container {name} not found")
+    if container.labels.get(volumes.LABEL_MANAGED) != "true":
+        raise UsageError(f"container {name} is not managed by containai")
+    volume = container.labels.get(volumes.LABEL_VOLUME)
+    if not volume:
+        raise UsageError(f"container {name} has no {volumes.LABEL_VOLUME} label")
+    return volumes.validate_name(volume)
+
+
+def open_volume(
+    run: Run, *, create: bool = False, required: bool = False, read_only: bool = False
+) -> None:
     """Attach a helper container to the volume (creating the volume first when asked)."""
     info = run.engine.volume(run.volume)
     if info is None and required:
-        run.engine.require_volume(run.volume)  # raises the "does not exist" error
+        raise NotFoundError(f"volume {run.volume} does not exist")
     if info is None and create and not run.options.dry_run:
         info = run.engine.create_volume(run.volume, volumes.labels_for(run.workspace))
     if info is None:
         return
     run.volume_labels = info.labels
-    run.helper = run.stack.enter_context(run.engine.helper(run.volume, helper_spec(run)))
+    helper = run.engine.helper(run.volume, helper_spec(run), read_only=read_only)
+    run.helper = run.stack.enter_context(helper)
+
+
+def delete_planned(run: Run, outcome: Outcome) -> None:
+    """Delete the plan's ``delete`` paths: the archive API can write but never remove, so this
+    runs ``rm`` in a short-lived container of ``engine.shell_image`` (only when needed)."""
+    assert run.plan is not None
+    paths = [item.path for item in run.plan.items if item.action == DELETE]
+    if not paths:
+        return
+    image = run.settings.get_str("engine.shell_image")
+    for start in range(0, len(paths), 500):
+        batch = paths[start : start + 500]
+        code, output = run.engine.run_in_volume(
+            run.volume, image, ["sh", "-c", 'cd /data && rm -rf -- "$@"', "sh", *batch]
+        )
+        if code != 0:
+            for path in batch:
+                outcome.failures[path] = f"could not delete: {' '.join(output.split())[:200]}"
+            continue
+        outcome.deleted += len(batch)
 
 
 def helper_spec(run: Run) -> HelperSpec:

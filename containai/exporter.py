@@ -1,0 +1,204 @@
+"""Rewrite the volume's tar stream into a verifiable .tgz, in constant memory.
+
+The engine streams the volume as ``data/...``; the archive holds the same tree with names
+relative to the volume root, minus excluded paths and containai's own bookkeeping, plus a
+manifest (``.containai/export.json``, written last) with each file's size and sha256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from containai import __version__
+from containai.archive import ExportManifest, ManifestFile, manifest_tarinfo
+from containai.excludes import Excludes
+from containai.tarstream import CHUNK, open_stream
+from containai.volumestate import META_DIR
+
+
+@dataclass
+class ExportSummary:
+    files: int = 0
+    bytes: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    volume: str
+    labels: dict[str, str]
+    excludes: Excludes
+    include_secrets: bool
+    is_secret: Callable[[str], bool]
+    compression_level: int
+
+
+Fetch = Callable[[str], bytes]  # content of one volume path, for hard links to skipped files
+
+
+def default_name(now: dt.datetime) -> str:
+    return f"containai-export-{now.strftime('%Y%m%d-%H%M%S')}.tgz"
+
+
+def output_path(output: str | None, now: dt.datetime, cwd: Path) -> Path:
+    """None: ./<default>; an existing directory or a path ending in /: <dir>/<default>."""
+    if not output:
+        return cwd / default_name(now)
+    path = Path(output).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    if output.endswith(("/", os.sep)) or path.is_dir():
+        return path / default_name(now)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[IO[bytes]]:
+    """A temporary file beside ``target``, renamed over it only if the block succeeds."""
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed and renamed below
+        dir=target.parent, prefix=f".{target.name}.", suffix=".partial", delete=False
+    )
+    done = False
+    try:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        os.replace(handle.name, target)
+        done = True
+    finally:
+        if not done:
+            handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(handle.name)
+
+
+def write_archive(
+    stream: Iterable[bytes], out: IO[bytes], request: ExportRequest, fetch: Fetch
+) -> ExportSummary:
+    summary = ExportSummary()
+    files: dict[str, ManifestFile] = {}
+    written: set[str] = set()
+    excluded_dirs: list[str] = []
+    with (
+        gzip.GzipFile(
+            fileobj=out, mode="wb", compresslevel=request.compression_level, mtime=0
+        ) as compressed,
+        tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as archive,
+        open_stream(stream) as volume,
+    ):
+        for info in volume:
+            name = _relative(info.name)
+            if not name or name == META_DIR or name.startswith(f"{META_DIR}/"):
+                continue
+            if name.startswith(tuple(excluded_dirs)):
+                continue
+            why = _skip_reason(name, info, request)
+            if why:
+                summary.skipped.append((name, why))
+                if info.isdir():
+                    excluded_dirs.append(f"{name}/")
+                continue
+            copy = _copy_header(info, name)
+            if info.isreg():
+                reader = _HashingReader(volume.extractfile(info))
+                archive.addfile(copy, reader)
+                files[name] = _manifest_file(copy, reader.hexdigest(), request)
+            elif info.islnk():
+                target = _relative(info.linkname)
+                if target in written:
+                    copy.linkname = target
+                    archive.addfile(copy)
+                else:
+                    # The other name of this inode was left out: store the content itself.
+                    data = fetch(name)
+                    copy.type, copy.linkname, copy.size = tarfile.REGTYPE, "", len(data)
+                    archive.addfile(copy, _HashingReader.of(data))
+                    files[name] = _manifest_file(copy, hashlib.sha256(data).hexdigest(), request)
+            else:
+                archive.addfile(copy)
+            written.add(name)
+            if copy.isreg():
+                summary.files += 1
+                summary.bytes += copy.size
+        manifest = ExportManifest(
+            tool_version=__version__,
+            created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            volume_name=request.volume,
+            volume_labels=request.labels,
+            excludes=bool(request.excludes),
+            secrets=request.include_secrets,
+            files=files,
+        )
+        data = manifest.to_json()
+        archive.addfile(
+            manifest_tarinfo(data, mtime=dt.datetime.now(dt.UTC).timestamp(), uid=0, gid=0),
+            _HashingReader.of(data),
+        )
+    return summary
+
+
+def _skip_reason(name: str, info: tarfile.TarInfo, request: ExportRequest) -> str:
+    rule = request.excludes.match(name, is_dir=info.isdir())
+    if rule:
+        return f"excluded by {rule}"
+    if not request.include_secrets and not info.isdir() and request.is_secret(name):
+        return "secret (--no-secrets)"
+    if not (info.isreg() or info.isdir() or info.issym() or info.islnk()):
+        return "not a file, directory or symlink"
+    return ""
+
+
+def _relative(name: str) -> str:
+    _, _, rest = name.partition("/")
+    return rest.strip("/")
+
+
+def _copy_header(info: tarfile.TarInfo, name: str) -> tarfile.TarInfo:
+    copy = tarfile.TarInfo(name)
+    copy.type = info.type
+    copy.mode = info.mode & 0o7777
+    copy.uid, copy.gid = info.uid, info.gid
+    copy.uname, copy.gname = "", ""
+    copy.mtime = info.mtime
+    copy.size = info.size if info.isreg() else 0
+    copy.linkname = info.linkname if info.issym() else ""
+    return copy
+
+
+def _manifest_file(info: tarfile.TarInfo, digest: str, request: ExportRequest) -> ManifestFile:
+    return ManifestFile(
+        size=info.size, sha256=digest, secret=request.is_secret(info.name), mode=info.mode
+    )
+
+
+class _HashingReader:
+    """Hands tarfile the member's bytes while hashing them on the way through."""
+
+    def __init__(self, inner: IO[bytes] | None) -> None:
+        assert inner is not None
+        self._inner = inner
+        self._digest = hashlib.sha256()
+
+    @classmethod
+    def of(cls, data: bytes) -> _HashingReader:
+        return cls(io.BytesIO(data))
+
+    def read(self, size: int = CHUNK) -> bytes:
+        chunk = self._inner.read(size)
+        self._digest.update(chunk)
+        return chunk
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()

@@ -1,0 +1,163 @@
+"""Restoring an archive: plan each member against the volume, and read members in order.
+
+Restore follows the seed: every path in the archive ends up identical to the archive (content,
+mode, owner, mtime, symlink target); other volume files stay unless --replace is given. The
+archive was fully checked (safety, checksums) before this plan is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from containai.archive import ArchiveIndex, IndexEntry
+from containai.excludes import Excludes
+from containai.hostscan import Candidate
+from containai.manifest import Entry
+from containai.plan import ADD, CONFLICT, DELETE, UNCHANGED, UPDATE, Item, Plan
+from containai.volumestate import META_DIR, VolumeFile, VolumeState
+
+ARCHIVE = Entry(
+    tool="archive", source="archive", kind="dir", target="", link=None, origin="archive"
+)
+
+
+def make_plan(
+    volume: str,
+    index: ArchiveIndex,
+    state: VolumeState,
+    *,
+    replace: bool,
+    private: Excludes,
+) -> Plan:
+    files = index.manifest.files if index.manifest else {}
+    secret = {name for name, info in files.items() if info.secret}
+    items: list[Item] = []
+    kept: set[str] = set()
+    for entry in index.entries:
+        if entry.name == META_DIR or entry.name.startswith(f"{META_DIR}/"):
+            continue  # containai's own bookkeeping (the manifest): never restored
+        rule = private.match(entry.name, is_dir=entry.kind == "dir")
+        if rule:
+            items.append(Item(entry.name, "skip:excluded", _kind(entry), detail=rule))
+            continue
+        candidate = _candidate(entry, entry.name in secret)
+        items.append(_decide(candidate, entry.sha256, state.files.get(entry.name), replace))
+        kept.add(entry.name)
+    if replace:
+        items.extend(_removals(state, kept))
+    return Plan(volume, state.exists, items)
+
+
+def _candidate(entry: IndexEntry, secret: bool) -> Candidate:
+    kind = _kind(entry)
+    return Candidate(
+        path=entry.name,
+        kind=kind,  # type: ignore[arg-type]
+        entry=ARCHIVE,
+        mode=entry.mode,
+        mtime=entry.mtime,
+        size=entry.size,
+        linkname=entry.linkname if entry.kind == "symlink" else "",
+        secret=secret,
+        uid=entry.uid,
+        gid=entry.gid,
+        same_as=entry.linkname if entry.kind == "hardlink" else "",
+    )
+
+
+def _kind(entry: IndexEntry) -> str:
+    return "file" if entry.kind == "hardlink" else entry.kind
+
+
+def _decide(
+    candidate: Candidate, digest: str | None, current: VolumeFile | None, replace: bool
+) -> Item:
+    def item(action: str, detail: str = "", resolution: str = "") -> Item:
+        return Item(
+            candidate.path, action, candidate.kind, candidate.size, detail, resolution, candidate
+        )
+
+    if current is None:
+        return item(ADD)
+    if (current.kind == "dir") != (candidate.kind == "dir") or current.kind == "other":
+        if replace:
+            return item(UPDATE, f"replaces a {current.kind}")
+        return item(
+            CONFLICT,
+            f"the volume has a {current.kind} here (--replace replaces it)",
+            resolution="skip",
+        )
+    same_owner = (current.uid, current.gid, current.mode) == (
+        candidate.uid,
+        candidate.gid,
+        candidate.mode,
+    )
+    if candidate.kind == "dir":
+        return item(UNCHANGED if same_owner else UPDATE)
+    if candidate.kind == "symlink":
+        same = current.kind == "symlink" and current.linkname == candidate.linkname
+        return item(UNCHANGED if same and current.uid == candidate.uid else UPDATE)
+    if candidate.same_as:
+        return item(UPDATE)  # cheap: a link to the file staged just before
+    same = (
+        current.kind == "file"
+        and same_owner
+        and current.size == candidate.size
+        and current.mtime == int(candidate.mtime)
+        and current.sha256 == digest
+    )
+    return item(UNCHANGED if same else UPDATE)
+
+
+def _removals(state: VolumeState, kept: set[str]) -> list[Item]:
+    """The top-most volume paths the archive does not hold (their contents go with them)."""
+    parents_of_kept = {p for name in kept for p in _ancestors(name)}
+    removals: list[Item] = []
+    removed: list[str] = []
+    for path in sorted(state.files):
+        if path == META_DIR or path.startswith(f"{META_DIR}/"):
+            continue
+        if path in kept or path in parents_of_kept:
+            continue
+        if any(path.startswith(f"{r}/") for r in removed):
+            continue
+        current = state.files[path]
+        removals.append(Item(path, DELETE, current.kind, current.size, "not in the archive"))
+        removed.append(path)
+    return removals
+
+
+def _ancestors(name: str) -> Iterator[str]:
+    parts = name.split("/")
+    for end in range(1, len(parts)):
+        yield "/".join(parts[:end])
+
+
+class ArchiveFiles:
+    """Member contents, read from the archive in order (restore's second streaming pass)."""
+
+    def __init__(self, path: Path) -> None:
+        self._tar = tarfile.open(path, mode="r|gz")  # noqa: SIM115  # closed by close()
+        self._members = iter(self._tar)
+
+    def close(self) -> None:
+        self._tar.close()
+
+    @contextlib.contextmanager
+    def open(self, candidate: Candidate) -> Iterator[tuple[BinaryIO, int]]:
+        for info in self._members:
+            if _normal(info.name) == candidate.path and info.isreg():
+                handle = self._tar.extractfile(info)
+                assert handle is not None
+                yield handle, info.size  # type: ignore[misc]
+                return
+        raise OSError(f"{candidate.path} vanished from the archive")
+
+
+def _normal(name: str) -> str:
+    name = name.removeprefix("./")
+    return name.rstrip("/")

@@ -1,0 +1,97 @@
+"""Steps of the export and verify workflows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from containai import archive, manifest
+from containai.classify import SecretPaths
+from containai.context import Run
+from containai.errors import ArchiveError, UsageError
+from containai.excludes import Excludes, Rule
+from containai.exporter import ExportRequest, atomic_file, output_path, write_archive
+from containai.ui import human_bytes
+
+
+def write_export(run: Run) -> None:
+    """Stream the volume into a .tgz next to the target, then rename it into place."""
+    assert run.helper is not None, "open_volume must run first (required = true)"
+    target = output_path(run.options.output, dt.datetime.now(), Path.cwd())
+    if not target.parent.is_dir():
+        raise UsageError(f"output directory {target.parent} does not exist")
+    loaded = manifest.load(run.workspace, user_config_dir=run.user_dir)
+    request = ExportRequest(
+        volume=run.volume,
+        labels=run.volume_labels,
+        excludes=_excludes(run),
+        include_secrets=run.options.secrets,
+        is_secret=SecretPaths(loaded.entries, run.settings.get_list("import.secret_patterns")),
+        compression_level=run.settings.get_int("export.compression_level"),
+    )
+    helper = run.helper
+    with atomic_file(target) as out:
+        summary = write_archive(helper.get(""), out, request, helper.read_file)
+    for path, why in summary.skipped:
+        run.ui.info(f"skipped {path} ({why})")
+    run.ui.note(
+        f"exported {summary.files} files ({human_bytes(summary.bytes)}) from volume "
+        f"{run.volume} to {target}"
+    )
+    if run.ui.json_output:
+        run.ui.emit_json(
+            {
+                "command": "export",
+                "archive": str(target),
+                "volume": run.volume,
+                "files": summary.files,
+                "bytes": summary.bytes,
+                "skipped": [{"path": p, "reason": why} for p, why in summary.skipped],
+            }
+        )
+    else:
+        print(target, file=run.ui.out)  # stdout carries only the path, for scripts
+
+
+def verify_export(run: Run) -> None:
+    """Check an archive against its manifest: missing, extra and corrupt members."""
+    path = run.options.source
+    assert path is not None
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file")
+    report = archive.verify_archive(
+        path, max_expanded_bytes=run.settings.get_int("export.max_restore_bytes")
+    )
+    if run.ui.json_output:
+        run.ui.emit_json(
+            {
+                "command": "verify",
+                "archive": str(path),
+                "ok": report.ok and not report.no_manifest,
+                "manifest": not report.no_manifest,
+                "missing": list(report.missing),
+                "extra": list(report.extra),
+                "corrupt": list(report.corrupt),
+            }
+        )
+    else:
+        for label, names in (
+            ("missing", report.missing),
+            ("extra", report.extra),
+            ("corrupt", report.corrupt),
+        ):
+            for name in names:
+                run.ui.line(f"{label:<8}{name}")
+    if report.no_manifest:
+        raise ArchiveError(f"{path} has no containai manifest: nothing to verify it against")
+    if not report.ok:
+        problems = len(report.missing) + len(report.extra) + len(report.corrupt)
+        raise ArchiveError(f"{path} failed verification: {problems} problem(s)")
+    files = len(report.index.manifest.files) if report.index.manifest else 0
+    run.ui.note(f"{path}: ok, {files} files match the manifest")
+
+
+def _excludes(run: Run) -> Excludes:
+    if not run.options.excludes:
+        return Excludes([])
+    return Excludes([Rule("excludes", tuple(run.settings.get_list("excludes")))])
