@@ -81,6 +81,7 @@ _EXTENSION_TYPES: Final = frozenset(
     }
 )
 _REGULAR_KINDS: Final = frozenset({"file", "hardlink"})
+_OVERSIZED_HEADERS: Final = f"a member's tar headers exceed {_HEADER_BUDGET} bytes"
 
 
 # --------------------------------------------------------------------------- errors
@@ -246,7 +247,7 @@ def check_member(member: tarfile.TarInfo, seen: dict[str, str]) -> str:
     (as "dir"), since tar creates those implicitly. The root entry "." is returned as "." and
     not recorded. Raises UnsafeMember.
     """
-    name = _normalise(member.name)
+    name = _normalise(_strip_dir_slash(member))
     if name == ".":
         if member.type != tarfile.DIRTYPE:
             raise UnsafeMember(member.name, "the archive root '.' must be a directory")
@@ -269,11 +270,16 @@ def check_member(member: tarfile.TarInfo, seen: dict[str, str]) -> str:
     return name
 
 
+def _strip_dir_slash(member: tarfile.TarInfo) -> str:
+    # tarfile strips "dir/" to "dir" when reading, but a TarInfo built by hand may keep it.
+    stripped = member.name.rstrip("/")
+    return stripped if member.type == tarfile.DIRTYPE and stripped else member.name
+
+
 def _normalise(name: str) -> str:
-    """Strip the leading "./" that `tar -C dir .` puts on every name."""
-    while name.startswith("./"):
-        name = name[2:]
-    return name
+    """Strip the leading "./" that `tar -C dir .` puts on every name (once: "././x" keeps a
+    "." component and is refused, like any other non-canonical name)."""
+    return name.removeprefix("./")
 
 
 def _name_problem(name: str) -> str | None:
@@ -315,7 +321,7 @@ def _kind_of(member: tarfile.TarInfo) -> MemberKind:
 
 
 def _parents(name: str) -> list[str]:
-    """ "a/b/c" -> ["a", "a/b"]."""
+    """The directories above `name`, outermost first: a/b/c gives a, a/b."""
     return list(accumulate(name.split("/")[:-1], lambda head, part: f"{head}/{part}"))
 
 
@@ -400,6 +406,8 @@ def _hardlink_problem(target: str, seen: Mapping[str, str]) -> str | None:
     normalised = _normalise(target)
     if _escapes_root(normalised):
         return f"hard link target '{_show(target)}' escapes the archive root"
+    if normalised == MANIFEST_NAME:  # restore does not write the manifest into the volume
+        return "hard link to the export manifest"
     if seen.get(normalised) not in _REGULAR_KINDS:
         return f"hard link target '{_show(target)}' is not an earlier regular file in the archive"
     return None
@@ -459,6 +467,8 @@ class _Scan:
     """Mutable state of one pass; `report()` freezes it."""
 
     path: Path
+    max_expanded_bytes: int
+    max_members: int
     entries: list[IndexEntry] = field(default_factory=list)
     seen: dict[str, str] = field(default_factory=dict)
     # Regular-file content by name (last one wins, as in tar); hard links carry their target's
@@ -469,9 +479,12 @@ class _Scan:
     expanded: int = 0
     members: int = 0
     last: str | None = None  # the last member read, for "after member ..." messages
+    reading: bool = False  # inside `last`'s data
 
     def where(self) -> str:
-        return "at the start" if self.last is None else f"after member '{_show(self.last)}'"
+        if self.last is None:
+            return "at the start"
+        return f"{'in' if self.reading else 'after'} member '{_show(self.last)}'"
 
     def report(self) -> VerifyReport:
         index = ArchiveIndex(self.manifest, tuple(self.entries), self.expanded)
@@ -491,7 +504,12 @@ class _Scan:
 
 
 def _first_problem(report: VerifyReport, scan: _Scan) -> str | None:
-    problems = [_corrupt_message(name, scan) for name in report.corrupt]
+    """The message scan_archive raises: corrupt first, then missing, then extra."""
+    if scan.manifest is None:
+        return None
+    problems = [
+        _corrupt_message(name, scan.content[name], scan.manifest) for name in report.corrupt
+    ]
     problems += [
         f"archive member '{_show(n)}' is in the manifest but not in the archive"
         for n in report.missing
@@ -504,21 +522,19 @@ def _first_problem(report: VerifyReport, scan: _Scan) -> str | None:
     return f"{problems[0]} (and {len(problems) - 1} more manifest mismatches)"
 
 
-def _corrupt_message(name: str, scan: _Scan) -> str:
-    assert scan.manifest is not None  # only called for names compared with the manifest
-    size, _sha256 = scan.content[name]
-    what = "size mismatch" if size != scan.manifest.files[name].size else "sha256 mismatch"
+def _corrupt_message(name: str, content: tuple[int, str], manifest: ExportManifest) -> str:
+    what = "size mismatch" if content[0] != manifest.files[name].size else "sha256 mismatch"
     return f"archive member '{_show(name)}' is corrupt: {what}"
 
 
 def _scan(path: Path, *, max_expanded_bytes: int, max_members: int) -> _Scan:
-    scan = _Scan(path)
+    scan = _Scan(path, max_expanded_bytes, max_members)
     shown = _show(str(path))
     with _open_gzip(path) as raw:
         try:
-            _read_all(raw, scan, max_expanded_bytes, max_members)
+            _read_all(raw, scan)
         except _Malformed as exc:
-            raise ArchiveError(f"{shown} is corrupt: {exc}") from None
+            raise ArchiveError(f"{shown} is corrupt ({scan.where()}): {exc}") from None
         except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, OverflowError) as exc:
             # gzip.BadGzipFile is an OSError; EOFError is gzip's "ended before the end-of-stream
             # marker"; ValueError comes from malformed PAX numbers.
@@ -550,12 +566,12 @@ def _open_gzip(path: Path) -> Iterator[IO[bytes]]:
         yield raw
 
 
-def _read_all(raw: IO[bytes], scan: _Scan, max_expanded_bytes: int, max_members: int) -> None:
+def _read_all(raw: IO[bytes], scan: _Scan) -> None:
     # gzip.GzipFile rather than tarfile's own "r|gz": tarfile's stream reader never checks the
     # gzip trailer (CRC and length), so an archive cut short at a member boundary would pass.
     with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
         stream = _BudgetReader(unzipped)
-        stream.allow(_HEADER_BUDGET, "the first tar header is oversized")
+        stream.allow(_HEADER_BUDGET, _OVERSIZED_HEADERS)
         headers = _HeaderLog()
         with _ForgetfulTarFile.open(
             fileobj=stream,
@@ -565,9 +581,9 @@ def _read_all(raw: IO[bytes], scan: _Scan, max_expanded_bytes: int, max_members:
             errors="surrogateescape",
         ) as tar:
             while (member := tar.next()) is not None:
-                _read_member(tar, stream, member, scan, max_expanded_bytes, max_members)
-                stream.allow(_HEADER_BUDGET, f"the tar headers {scan.where()} are oversized")
-        headers.check_end(scan)
+                _read_member(tar, stream, member, scan)
+                stream.allow(_HEADER_BUDGET, _OVERSIZED_HEADERS)
+        headers.check_end()
         # Read to the end so gzip verifies its CRC and length, bounded against a trailing bomb.
         stream.allow(_MAX_TRAILER_BYTES, "too much data after the end of the tar archive")
         while stream.read(_CHUNK):
@@ -575,17 +591,12 @@ def _read_all(raw: IO[bytes], scan: _Scan, max_expanded_bytes: int, max_members:
 
 
 def _read_member(
-    tar: tarfile.TarFile,
-    stream: _BudgetReader,
-    member: tarfile.TarInfo,
-    scan: _Scan,
-    max_expanded_bytes: int,
-    max_members: int,
+    tar: tarfile.TarFile, stream: _BudgetReader, member: tarfile.TarInfo, scan: _Scan
 ) -> None:
     scan.members += 1
-    if scan.members > max_members:
+    if scan.members > scan.max_members:
         raise ArchiveError(
-            f"{_show(str(scan.path))} has more than {max_members} members "
+            f"{_show(str(scan.path))} has more than {scan.max_members} members "
             f"(stopped at '{_show(member.name)}')"
         )
     name = check_member(member, scan.seen)
@@ -595,25 +606,40 @@ def _read_member(
     kind = _KINDS[member.type]
     digest: str | None = None
     if kind == "file":
-        if scan.expanded + member.size > max_expanded_bytes:
-            raise ArchiveError(
-                f"archive member '{_show(member.name)}' takes {_show(str(scan.path))} past its "
-                f"{max_expanded_bytes}-byte expansion limit (a gzip bomb?)"
-            )
-        scan.expanded += member.size
-        stream.allow(member.size + _HEADER_BUDGET, f"member '{_show(member.name)}' overruns")
+        digest = _read_file(tar, stream, member, name, scan)
         if name == MANIFEST_NAME:
-            scan.manifest = _read_manifest(tar, member)
-            return
-        digest = _hash_content(tar, member)
-        scan.content[name] = (member.size, digest)
+            return  # described by ArchiveIndex.manifest, not restored as an entry
     elif kind == "hardlink":
         target = _normalise(member.linkname)
         scan.hardlinks.add(name)
         scan.content.pop(name, None)  # an earlier link of the same name pointed elsewhere
-        if target in scan.content:  # not if the target is the manifest
+        if target in scan.content:
             scan.content[name] = scan.content[target]
     scan.entries.append(_entry(member, name, kind, digest))
+
+
+def _read_file(
+    tar: tarfile.TarFile, stream: _BudgetReader, member: tarfile.TarInfo, name: str, scan: _Scan
+) -> str | None:
+    """Hash a regular file's content and return the digest; the manifest is parsed instead."""
+    # Checked against the header's size before decompressing anything: a bomb is refused
+    # without being inflated, and tarfile then refuses to read past that size.
+    if scan.expanded + member.size > scan.max_expanded_bytes:
+        raise ArchiveError(
+            f"archive member '{_show(member.name)}' takes {_show(str(scan.path))} past its "
+            f"{scan.max_expanded_bytes}-byte expansion limit (a gzip bomb?)"
+        )
+    scan.expanded += member.size
+    stream.allow(member.size + _HEADER_BUDGET, "member data overruns its size")
+    scan.reading = True
+    digest: str | None = None
+    if name == MANIFEST_NAME:
+        scan.manifest = _read_manifest(tar, member)
+    else:
+        digest = _hash_content(tar, member)
+        scan.content[name] = (member.size, digest)
+    scan.reading = False
+    return digest
 
 
 def _entry(member: tarfile.TarInfo, name: str, kind: MemberKind, digest: str | None) -> IndexEntry:
@@ -735,7 +761,7 @@ class _HeaderLog:
     def note(self, buf: bytes | bytearray) -> None:
         self.clean_end = len(buf) == tarfile.BLOCKSIZE and not any(buf)
         if not buf:
-            self.last_problem = "the tar data ends without an end-of-archive marker"
+            self.last_problem = "the tar data ends without an end-of-archive marker (truncated?)"
         elif len(buf) < tarfile.BLOCKSIZE:
             self.last_problem = "the tar data ends inside a header"
 
@@ -744,9 +770,9 @@ class _HeaderLog:
         if self.chain > _MAX_HEADER_CHAIN:
             raise _Malformed(f"more than {_MAX_HEADER_CHAIN} chained extension headers")
 
-    def check_end(self, scan: _Scan) -> None:
+    def check_end(self) -> None:
         if not self.clean_end:
-            raise _Malformed(f"{self.last_problem} ({scan.where()})")
+            raise _Malformed(self.last_problem)
 
 
 def _logging_tarinfo(log: _HeaderLog) -> type[tarfile.TarInfo]:
@@ -760,7 +786,7 @@ def _logging_tarinfo(log: _HeaderLog) -> type[tarfile.TarInfo]:
                 info = super().frombuf(buf, encoding, errors)
             except tarfile.HeaderError as exc:
                 if len(buf) == tarfile.BLOCKSIZE and any(buf):
-                    log.last_problem = f"invalid tar header: {_oneline(exc)}"
+                    log.last_problem = f"invalid tar header ({_oneline(exc)})"
                 raise
             log.note_type(info.type)
             return info

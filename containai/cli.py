@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -55,6 +57,11 @@ class Cai(Program):
             raise Exit(f"cai: {error}", code=error.exit_code) from None
         except KeyboardInterrupt:
             raise Exit("cai: interrupted", code=130) from None
+        except BrokenPipeError:
+            # The reader went away (`cai ... | head`): nothing left to say, and saying it would
+            # fail again when Python flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise Exit(code=1) from None
         except Exception as error:
             if debug:
                 raise

@@ -44,6 +44,7 @@ class Candidate:
     uid: int | None = None  # None: the configured agent user (restore keeps the archive's)
     gid: int | None = None
     same_as: str = ""  # a hard link to another written path (restore)
+    sha256: str | None = None  # content checked earlier; the bytes sent must still match it
 
 
 @dataclass(frozen=True)

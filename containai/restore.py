@@ -8,6 +8,7 @@ archive was fully checked (safety, checksums) before this plan is made.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,8 @@ def _candidate(entry: IndexEntry, secret: bool) -> Candidate:
         path=entry.name,
         kind=kind,  # type: ignore[arg-type]
         entry=ARCHIVE,
-        mode=entry.mode,
+        # setuid/setgid bits on restored files would be a gift to whoever crafted the archive.
+        mode=entry.mode if entry.kind == "dir" else entry.mode & ~0o6000,
         mtime=entry.mtime,
         size=entry.size,
         linkname=entry.linkname if entry.kind == "symlink" else "",
@@ -66,6 +68,7 @@ def _candidate(entry: IndexEntry, secret: bool) -> Candidate:
         uid=entry.uid,
         gid=entry.gid,
         same_as=entry.linkname if entry.kind == "hardlink" else "",
+        sha256=entry.sha256,
     )
 
 
@@ -141,15 +144,19 @@ class ArchiveFiles:
     """Member contents, read from the archive in order (restore's second streaming pass)."""
 
     def __init__(self, path: Path) -> None:
-        self._tar = tarfile.open(path, mode="r|gz")  # noqa: SIM115  # closed by close()
+        # gzip.open checks the CRC at the end, which tarfile's own "r|gz" does not.
+        self._raw = gzip.open(path, "rb")  # noqa: SIM115  # closed by close()
+        self._tar = tarfile.open(fileobj=self._raw, mode="r|")  # noqa: SIM115
         self._members = iter(self._tar)
 
     def close(self) -> None:
         self._tar.close()
+        self._raw.close()
 
     @contextlib.contextmanager
     def open(self, candidate: Candidate) -> Iterator[tuple[BinaryIO, int]]:
         for info in self._members:
+            self._tar.members.clear()  # type: ignore[attr-defined]  # stream mode keeps every header
             if _normal(info.name) == candidate.path and info.isreg():
                 handle = self._tar.extractfile(info)
                 assert handle is not None

@@ -13,8 +13,8 @@ CHUNK = 1024 * 1024
 END_OF_ARCHIVE = b"\0" * (2 * BLOCK)
 
 
-class ShortRead(Exception):
-    """A host file changed size while it was being sent."""
+class ChangedWhileRead(Exception):
+    """A file changed while it was being sent (size or checksum); its staged copy is dropped."""
 
 
 def member(info: tarfile.TarInfo) -> bytes:
@@ -28,7 +28,7 @@ def file_member(
     """Header, exactly ``info.size`` bytes of ``source``, and padding; hashes what it sends.
 
     A file that shrinks while being read would desynchronise the whole stream, so the missing
-    bytes are zero-filled and ShortRead is raised after the member is complete; callers then
+    bytes are zero-filled and ChangedWhileRead is raised after the member is complete; callers then
     leave that member unused (it was written to a staging name).
     """
     yield member(info)
@@ -45,7 +45,7 @@ def file_member(
         yield b"\0" * remaining
     yield padding(info.size)
     if remaining:
-        raise ShortRead(f"changed while it was read ({remaining} bytes short)")
+        raise ChangedWhileRead(f"changed while it was read ({remaining} bytes short)")
     if on_hash is not None:
         on_hash(digest.hexdigest())
 

@@ -31,7 +31,7 @@ from typing import BinaryIO, Protocol
 
 from containai.hostscan import SECRET_DIR_MODE, Candidate
 from containai.plan import CONFLICT, Item, Plan
-from containai.tarstream import END_OF_ARCHIVE, ShortRead, bytes_member, file_member, member
+from containai.tarstream import END_OF_ARCHIVE, ChangedWhileRead, bytes_member, file_member, member
 from containai.volumestate import (
     BACKUP_DIR,
     JOURNAL_FILE,
@@ -115,7 +115,7 @@ def stream(
             continue
         try:
             yield from _staged_file(name, candidate, owner.of(candidate), now, fresh, content)
-        except (OSError, ShortRead) as error:
+        except (OSError, ChangedWhileRead) as error:
             outcome.failures[item.path] = _why(error)
             continue
         staged[item.path] = name
@@ -158,6 +158,8 @@ def _staged_file(
         info.size = size
 
         def done(digest: str) -> None:
+            if candidate.sha256 is not None and digest != candidate.sha256:
+                raise ChangedWhileRead("changed since it was checked (sha256 differs)")
             fresh[candidate.path] = Record(size, int(mtime), digest)
 
         yield from file_member(info, handle, done)
