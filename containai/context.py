@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from containai.archive import ArchiveIndex
-from containai.engine import Engine, Helper
+from containai.engine import ContainerInfo, Engine, Helper
 from containai.hostscan import HostScan
+from containai.insync import SyncReport
 from containai.plan import Plan
 from containai.settings import Settings
 from containai.transfer import Outcome
@@ -29,6 +30,9 @@ class Options:
     hot_reload: bool = False  # a workspace or container was named explicitly
     output: str | None = None
     replace: bool = False
+    image: str | None = None  # cai run
+    fresh: bool = False
+    detach: bool = False
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Run:
     plan: Plan | None = None
     outcome: Outcome | None = None
     helper: Helper | None = None
+    container: ContainerInfo | None = None  # hot reload / sync target
+    sync_report: SyncReport | None = None
     stop: bool = False
     exit_code: int = 0
     _engine: Engine | None = None

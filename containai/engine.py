@@ -133,6 +133,67 @@ class Engine:
             started_at=attrs["State"].get("StartedAt", ""),
         )
 
+    def containers_labelled(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        """Containers (running or not) carrying all of ``labels``; helpers excluded."""
+        wanted = [f"{key}={value}" for key, value in labels.items()]
+        with _api_errors("cannot list containers"):
+            found = self.client.api.containers(all=True, filters={"label": wanted})
+        infos = [self.container(item["Id"]) for item in found]
+        return [i for i in infos if i is not None and i.labels.get("containai.role") != "helper"]
+
+    def exec(
+        self, container_id: str, command: list[str], *, user: str, environment: dict[str, str]
+    ) -> tuple[int, str]:
+        """Run a command in a running container; returns its exit code and combined output."""
+        with _api_errors("running a command in the container failed"):
+            created = self.client.api.exec_create(
+                container_id,
+                command,
+                user=user,
+                environment=environment,
+                stdout=True,
+                stderr=True,
+            )
+            output = self.client.api.exec_start(created["Id"])
+            code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
+        return int(code if code is not None else 1), output.decode(errors="replace")
+
+    def image_command(self, image: str) -> list[str]:
+        """The image's own entrypoint + command (what it would run by default)."""
+        with _api_errors(f"cannot inspect image {image}"):
+            config = self.client.api.inspect_image(image).get("Config") or {}
+        return [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+
+    def create_container(self, name: str, image: str, **options: Any) -> str:
+        binds = options.pop("binds")
+        host = self.client.api.create_host_config(
+            binds=binds,
+            init=True,
+            network_mode=options.pop("network_mode"),
+        )
+        with _api_errors(f"cannot create container {name}"):
+            created = self.client.api.create_container(
+                image=image, name=name, host_config=host, **options
+            )
+        return str(created["Id"])
+
+    def start(self, container_id: str) -> None:
+        with _api_errors("cannot start the container"):
+            self.client.api.start(container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        with _api_errors("cannot stop the container"):
+            self.client.api.stop(container_id, timeout=timeout)
+
+    def remove(self, container_id: str) -> None:
+        with _api_errors("cannot remove the container"):
+            self.client.api.remove_container(container_id, force=True, v=False)
+
+    def logs(self, container_id: str) -> str:
+        with _api_errors("cannot read the container's logs"):
+            data = self.client.api.logs(container_id, stdout=True, stderr=True)
+        return bytes(data).decode(errors="replace")
+
     def containers_using(self, volume: str) -> list[ContainerInfo]:
         """Running containers that mount ``volume`` (helpers excluded)."""
         with _api_errors("cannot list containers"):
@@ -179,7 +240,7 @@ class Engine:
         """
         import docker.errors
 
-        self._ensure_image(image)
+        self.ensure_image(image, "set engine.shell_image to a local image with a POSIX shell")
         with _api_errors("cannot create a helper container"):
             container = self.client.api.create_container(
                 image=image,
@@ -211,7 +272,8 @@ class Engine:
             with contextlib.suppress(docker.errors.DockerException):
                 self.client.api.remove_container(container["Id"], force=True)
 
-    def _ensure_image(self, image: str) -> None:
+    def ensure_image(self, image: str, hint: str = "") -> None:
+        """The image must be local, or pullable; a clear error otherwise."""
         import docker.errors
 
         try:
@@ -225,9 +287,10 @@ class Engine:
             repository, tag = parse_repository_tag(image)
             self.client.api.pull(repository, tag=tag or "latest")
         except docker.errors.DockerException as error:
+            advice = f"; {hint}" if hint else ""
             raise EngineError(
-                f"image {image} is not available and cannot be pulled ({_reason(error)}); "
-                "set engine.shell_image to a local image that has a POSIX shell"
+                f"image {image} is not available locally and cannot be pulled "
+                f"({_reason(error)}){advice}"
             ) from None
 
     def _ensure_helper_image(self, spec: HelperSpec) -> None:

@@ -5,6 +5,7 @@ This is pure logic. A dry run prints the plan; a real run executes exactly this 
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ ERROR = "error"
 SKIP_CREDENTIAL = "skip:credential"
 
 CONFLICT_POLICIES = ("backup", "skip", "overwrite")
+# Placeholders (here or from the in-container sync) hold nothing worth a backup.
+PLACEHOLDER_DIGESTS = frozenset(hashlib.sha256(data).hexdigest() for data in (b"", b"{}\n"))
 # Actions that put host content (or a placeholder) into the volume.
 WRITES = frozenset({ADD, UPDATE, PLACEHOLDER})
 
@@ -171,6 +174,8 @@ def _decide_file(
     # Changed inside the container since the last import, or never written by containai.
     if current.sha256 is not None and current.sha256 == host_digest(candidate):
         return _item(candidate, UNCHANGED)
+    if current.sha256 in PLACEHOLDER_DIGESTS:
+        return _item(candidate, UPDATE, "replaces an empty placeholder")
     why = (
         "changed in the container since the last import"
         if records

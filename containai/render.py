@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ def environment(project_dir: Path | None, user_dir: Path) -> jinja2.Environment:
     search = [user_dir / "templates", packaged_templates()]
     if project_dir is not None:
         search.insert(0, project_dir / ".containai" / "templates")
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(path)) for path in search]),
         undefined=jinja2.StrictUndefined,  # a typo in a template fails loudly, not silently empty
         keep_trailing_newline=True,
-        autoescape=False,  # these are config files, not HTML
+        autoescape=False,  # these are config files and scripts, not HTML
     )
+    env.filters["shquote"] = shlex.quote
+    return env
 
 
 def render(env: jinja2.Environment, name: str, **variables: Any) -> str:

@@ -189,4 +189,96 @@ def config(
     show(workspace=workspace, config=config, json_output=json)
 
 
-ns = Collection(import_, export, config)
+@task(
+    klass=CaiTask,
+    short={"workspace": "w", "verbose": "v"},
+    optional_positional="workspace",
+    help={
+        "workspace": _COMMON_HELP["workspace"],
+        "data_volume": _COMMON_HELP["data_volume"],
+        "config": _COMMON_HELP["config"],
+        "verbose": "Say more.",
+        "image": "Agent image (default: run.image in settings).",
+        "fresh": "Remove and recreate the container (the data volume is kept).",
+        "detach": "Return as soon as the container starts, without waiting for its sync.",
+    },
+)
+def run(
+    c: Context,
+    workspace: str | None = None,
+    image: str | None = None,
+    data_volume: str | None = None,
+    config: str | None = None,
+    fresh: bool = False,
+    detach: bool = False,
+    verbose: bool = False,
+) -> None:
+    """Create or start the workspace's agent container (prints its name)."""
+    _run(
+        "run",
+        options=_options(data_volume=data_volume, image=image, fresh=fresh, detach=detach),
+        workspace=workspace,
+        config=config,
+        verbose=verbose,
+        json_output=False,
+    )
+
+
+@task(
+    klass=CaiTask,
+    short={"workspace": "w"},
+    optional_positional="workspace",
+    help={
+        "workspace": "Workspace whose container to stop (default: the current directory).",
+        "container": "Stop this containai container.",
+        "config": "Read settings from this file too (it must exist).",
+    },
+)
+def stop(
+    c: Context,
+    workspace: str | None = None,
+    container: str | None = None,
+    config: str | None = None,
+) -> None:
+    """Stop the workspace's agent container (its data volume is kept)."""
+    _run(
+        "stop",
+        options=_options(container=container),
+        workspace=workspace,
+        config=config,
+        verbose=False,
+        json_output=False,
+    )
+
+
+@task(
+    klass=CaiTask,
+    short={"verbose": "v"},
+    help={
+        "container": "Run the sync in this running container from the host.",
+        "config": "Read settings from this file too (it must exist).",
+        "dry_run": "Report what would move or be linked; change nothing.",
+        "verbose": "Also list entries that were only linked.",
+        "json": "Print the report as JSON on stdout.",
+    },
+)
+def sync(
+    c: Context,
+    container: str | None = None,
+    config: str | None = None,
+    dry_run: bool = False,
+    verbose: bool = False,
+    json: bool = False,
+) -> None:
+    """Move configs created in the container into the data volume, leaving symlinks."""
+    _run(
+        "sync-container" if container else "sync",
+        options=_options(container=container, dry_run=dry_run),
+        workspace=None,
+        config=config,
+        verbose=verbose,
+        json_output=json,
+    )
+
+
+ns = Collection(import_, export, sync, config, run, stop)

@@ -6,10 +6,16 @@ file can name is listed here and greppable.
 
 from __future__ import annotations
 
-from containai.steps import exporting, importing, restoring, volume
+from containai.steps import containers, exporting, importing, restoring, volume
 from containai.workflow import StepFunction
 
 REGISTRY: dict[str, StepFunction] = {
+    "find_container": containers.find_container,
+    "reload_container": containers.reload_container,
+    "run_container": containers.run_container,
+    "stop_container": containers.stop_container,
+    "sync_container": containers.sync_container,
+    "sync_here": containers.sync_here,
     "resolve_volume": volume.resolve_volume,
     "open_volume": volume.open_volume,
     "scan_host": importing.scan_host,

@@ -130,6 +130,12 @@ def report_import(run: Run) -> None:
     for path, reason in failures.items():
         run.ui.line(f"{'error':<16}{path}  ({reason})")
     run.ui.line(_summary(run, failures))
+    if run.sync_report is not None and run.container is not None:
+        counts = run.sync_report.counts
+        run.ui.line(
+            f"reloaded container {run.container.name}: {counts['moved']} moved, "
+            f"{counts['linked']} linked, {counts['failed']} failed"
+        )
 
 
 def _summary(run: Run, failures: dict[str, str]) -> str:
@@ -185,6 +191,13 @@ def _document(run: Run, failures: dict[str, str]) -> dict[str, Any]:
         "bytes_to_send": current.bytes_to_send(),
         "warnings": current.warnings,
     }
+    if run.container is not None:
+        document["container"] = {
+            "name": run.container.name,
+            "reloaded": run.sync_report is not None,
+        }
+        if run.sync_report is not None:
+            document["container"]["sync"] = run.sync_report.to_json()
     if run.outcome is not None:
         document["result"] = {
             "files_sent": run.outcome.files_sent,

@@ -12,6 +12,8 @@ from containai.transfer import Outcome
 
 def resolve_volume(run: Run) -> None:
     """Pick the data volume: --container's, --data-volume, settings (env, config), derived."""
+    if run.container is not None:
+        return  # hot reload already took the volume from the container's label
     if run.options.container:
         if run.options.data_volume:
             raise UsageError("--container and --data-volume cannot be used together")

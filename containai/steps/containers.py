@@ -1,0 +1,258 @@
+"""Steps around agent containers: find one, run one, sync configs into one, stop one."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+from containai import insync, manifest, render, volumes
+from containai.context import Run
+from containai.engine import ContainerInfo
+from containai.errors import ContainAIError, NotFoundError, UsageError
+from containai.steps.volume import container_volume
+
+_KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
+
+
+# -- finding the workspace's container -----------------------------------------------------------
+
+
+def find_container(run: Run, *, require_running: bool = True) -> None:
+    """Hot reload: the container named by --container, or the one labelled with the workspace."""
+    if not run.options.hot_reload:
+        return
+    if run.options.container and run.options.data_volume:
+        raise UsageError("--container and --data-volume cannot be used together")
+    container = _target_container(run)
+    if require_running and container.state != "running":
+        raise ContainAIError(
+            f"container {container.name} is not running (state: {container.state}); hot reload "
+            f"needs a running container. Use 'cai import --data-volume "
+            f"{container.labels.get(volumes.LABEL_VOLUME, '<volume>')}' for a stopped one"
+        )
+    run.container = container
+    run.volume = container_volume(run, container.id)
+
+
+def _target_container(run: Run) -> ContainerInfo:
+    engine = run.engine
+    if run.options.container:
+        found = engine.container(run.options.container)
+        if found is None:
+            raise NotFoundError(f"container {run.options.container} not found")
+        if found.labels.get(volumes.LABEL_MANAGED) != "true":
+            raise UsageError(f"container {found.name} is not managed by containai")
+        return found
+    matches = engine.containers_labelled({volumes.LABEL_WORKSPACE: str(run.workspace)})
+    if not matches:
+        raise NotFoundError(
+            f"no containai container for workspace {run.workspace}; start one with "
+            f"'cai run {shlex.quote(str(run.workspace))}'"
+        )
+    if len(matches) > 1:
+        names = ", ".join(sorted(c.name for c in matches))
+        raise UsageError(
+            f"several containers belong to workspace {run.workspace} ({names}); "
+            "choose one with --container"
+        )
+    return matches[0]
+
+
+# -- the in-container sync ------------------------------------------------------------------
+
+
+def sync_script(run: Run) -> str:
+    loaded = manifest.load(run.workspace, user_config_dir=run.user_dir)
+    for warning in loaded.warnings:
+        run.ui.warn(warning)
+    return insync.script(
+        render.environment(run.workspace, run.user_dir),
+        loaded.entries,
+        data_mount=run.settings.get_str("agent.data_mount"),
+        home=run.settings.get_str("agent.home"),
+    )
+
+
+def reload_container(run: Run) -> None:
+    """After an import: link new entries in the running container (it is not restarted)."""
+    if run.container is None:
+        return
+    if run.options.dry_run:
+        run.ui.note(f"would reload configs into container {run.container.name}")
+        return
+    if run.exit_code:
+        run.ui.warn(f"import failed; container {run.container.name} was not reloaded")
+        return
+    report = _exec_sync(run, run.container, dry_run=False)
+    run.sync_report = report
+    if report.exit_code:
+        run.exit_code = 1
+
+
+def sync_container(run: Run) -> None:
+    """`cai sync --container NAME`: run the sync in that running container, as the agent."""
+    name = run.options.container
+    assert name is not None
+    container = run.engine.container(name)
+    if container is None:
+        raise NotFoundError(f"container {name} not found")
+    if container.labels.get(volumes.LABEL_MANAGED) != "true":
+        raise UsageError(f"container {container.name} is not managed by containai")
+    if container.state != "running":
+        raise ContainAIError(
+            f"container {container.name} is not running (state: {container.state})"
+        )
+    run.container = container
+    _report_sync(run, _exec_sync(run, container, dry_run=run.options.dry_run))
+
+
+def sync_here(run: Run) -> None:
+    """`cai sync` inside a container: run the same script with this machine's shell."""
+    environment = {insync.DRY_RUN_VARIABLE: "1"} if run.options.dry_run else {}
+    completed = subprocess.run(
+        ["sh", "-c", sync_script(run)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **environment},
+        check=False,
+    )
+    if completed.returncode == insync.NOT_MOUNTED_EXIT:
+        raise ContainAIError(completed.stderr.strip() or "the data volume is not mounted here")
+    _report_sync(run, insync.parse(completed.returncode, completed.stdout + completed.stderr))
+
+
+def _exec_sync(run: Run, container: ContainerInfo, *, dry_run: bool) -> insync.SyncReport:
+    uid, gid = run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid")
+    environment = {"HOME": run.settings.get_str("agent.home")}
+    if dry_run:
+        environment[insync.DRY_RUN_VARIABLE] = "1"
+    code, output = run.engine.exec(
+        container.id, ["sh", "-c", sync_script(run)], user=f"{uid}:{gid}", environment=environment
+    )
+    if code == insync.NOT_MOUNTED_EXIT:
+        raise ContainAIError(f"container {container.name}: {output.strip()}")
+    return insync.parse(code, output)
+
+
+def _report_sync(run: Run, report: insync.SyncReport) -> None:
+    if run.ui.json_output:
+        run.ui.emit_json({"command": "sync", "dry_run": run.options.dry_run, **report.to_json()})
+    else:
+        for line in report.lines:
+            if run.ui.verbose or line.action in ("moved", "failed", "skipped"):
+                run.ui.line(f"{line.action:<10}~/{line.path}  ({line.detail})")
+        prefix = "dry run: " if run.options.dry_run else ""
+        if report.changed == 0 and not report.counts["failed"]:
+            run.ui.line(f"{prefix}nothing to do: {_counts(report)}")
+        else:
+            run.ui.line(f"{prefix}{_counts(report)}")
+    if report.exit_code:
+        run.exit_code = 1
+
+
+def _counts(report: insync.SyncReport) -> str:
+    c = report.counts
+    return (
+        f"{c['moved']} moved, {c['linked']} linked, {c['unchanged']} already linked, "
+        f"{c['skipped']} skipped, {c['failed']} failed"
+    )
+
+
+# -- cai run / cai stop ---------------------------------------------------------------------
+
+
+def container_name(workspace: Path) -> str:
+    return volumes.derived_name(workspace)
+
+
+def run_container(
+    run: Run, *, image: str | None = None, fresh: bool = False, detach: bool = False
+) -> None:
+    """Create (or start) the workspace's agent container, with the sync at start."""
+    engine = run.engine
+    image = image or run.options.image or run.settings.get_str("run.image")
+    name = container_name(run.workspace)
+    existing = engine.container(name)
+    if existing is not None and (fresh or run.options.fresh):
+        engine.remove(existing.id)
+        run.ui.note(f"removed container {name} (volume {run.volume} kept)")
+        existing = None
+    if existing is not None:
+        if existing.labels.get(volumes.LABEL_VOLUME) != run.volume:
+            raise UsageError(
+                f"container {name} uses volume {existing.labels.get(volumes.LABEL_VOLUME)}, "
+                f"not {run.volume}; use --fresh to recreate it"
+            )
+        if existing.state != "running":
+            engine.start(existing.id)
+        container_id = existing.id
+    else:
+        engine.ensure_image(image, "set run.image or pass --image")
+        container_id = _create(run, name, image)
+        engine.start(container_id)
+    if not (detach or run.options.detach):
+        _wait_for_sync(run, container_id)
+    run.ui.note(f"container {name} is running (workspace {run.workspace}, volume {run.volume})")
+    run.ui.line(name)
+
+
+def _create(run: Run, name: str, image: str) -> str:
+    settings = run.settings
+    command = settings.get_list("run.command") or run.engine.image_command(image) or _KEEP_ALIVE
+    # The sync runs first, as the agent; then the real command replaces the shell.
+    starter = f'{sync_script(run)}\nexec "$@"\n'
+    uid, gid = settings.get_int("agent.uid"), settings.get_int("agent.gid")
+    return run.engine.create_container(
+        name,
+        image,
+        entrypoint=["sh", "-c", starter, "containai-start"],
+        command=command,
+        user=f"{uid}:{gid}",
+        working_dir=settings.get_str("agent.workspace_mount"),
+        environment={"HOME": settings.get_str("agent.home")},
+        labels={
+            volumes.LABEL_MANAGED: "true",
+            volumes.LABEL_WORKSPACE: str(run.workspace),
+            volumes.LABEL_VOLUME: run.volume,
+        },
+        binds={
+            str(run.workspace): {"bind": settings.get_str("agent.workspace_mount"), "mode": "rw"},
+            run.volume: {"bind": settings.get_str("agent.data_mount"), "mode": "rw"},
+        },
+        network_mode=settings.get_str("run.network") or "default",
+    )
+
+
+def _wait_for_sync(run: Run, container_id: str) -> None:
+    deadline = time.monotonic() + run.settings.get_int("run.start_timeout")
+    while time.monotonic() < deadline:
+        logs = run.engine.logs(container_id)
+        if "containai-sync: done" in logs:
+            report = insync.parse(0, logs)
+            if report.counts["failed"]:
+                run.ui.warn(f"the start-up sync failed for {report.counts['failed']} entries")
+            return
+        info = run.engine.container(container_id)
+        if info is None or info.state in ("exited", "dead"):
+            tail = " | ".join(logs.strip().splitlines()[-5:])
+            raise ContainAIError(f"the container stopped during start-up: {tail or 'no output'}")
+        time.sleep(0.1)
+    raise ContainAIError("the container's start-up sync did not finish in time")
+
+
+def stop_container(run: Run) -> None:
+    if run.options.container:
+        found = run.engine.container(run.options.container)
+    else:
+        found = run.engine.container(container_name(run.workspace))
+    if found is None or found.labels.get(volumes.LABEL_MANAGED) != "true":
+        what = run.options.container or f"for workspace {run.workspace}"
+        raise NotFoundError(f"no containai container {what}")
+    if found.state == "running":
+        run.engine.stop(found.id)
+        run.ui.note(f"stopped {found.name}")
+    else:
+        run.ui.note(f"{found.name} is not running ({found.state})")
