@@ -17,6 +17,7 @@ REGISTRY: dict[str, StepFunction] = {
     "sync_container": containers.sync_container,
     "sync_here": containers.sync_here,
     "resolve_volume": volume.resolve_volume,
+    "lock_volume": volume.lock_volume,
     "open_volume": volume.open_volume,
     "scan_host": importing.scan_host,
     "read_volume": importing.read_volume,

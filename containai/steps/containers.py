@@ -12,7 +12,7 @@ from containai import insync, manifest, render, volumes
 from containai.context import Run
 from containai.engine import ContainerInfo
 from containai.errors import ContainAIError, NotFoundError, UsageError
-from containai.steps.volume import container_volume
+from containai.steps.volume import container_volume, lock_volume
 
 _KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
@@ -106,6 +106,8 @@ def sync_container(run: Run) -> None:
             f"container {container.name} is not running (state: {container.state})"
         )
     run.container = container
+    run.volume = container_volume(run, container.id)
+    lock_volume(run)
     _report_sync(run, _exec_sync(run, container, dry_run=run.options.dry_run))
 
 

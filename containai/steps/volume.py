@@ -6,6 +6,7 @@ from containai import render, volumes
 from containai.context import Run
 from containai.engine import HelperSpec
 from containai.errors import NotFoundError, UsageError
+from containai.locking import volume_lock
 from containai.plan import DELETE
 from containai.transfer import Outcome
 
@@ -23,6 +24,18 @@ def resolve_volume(run: Run) -> None:
             run.options.data_volume, run.settings.get_str("data_volume"), run.workspace
         )
     run.ui.info(f"using data volume {run.volume}")
+
+
+def lock_volume(run: Run) -> None:
+    """Hold the volume's lock until the command ends (another command waits, then gives up)."""
+    run.stack.enter_context(
+        volume_lock(
+            run.volume,
+            command=run.command,
+            timeout=run.settings.get_int("lock.timeout"),
+            on_wait=run.ui.note,
+        )
+    )
 
 
 def container_volume(run: Run, name: str) -> str:
