@@ -35,7 +35,14 @@ class Cai(Program):
 
     def normalize_argv(self, argv: Any) -> None:
         super().normalize_argv(argv)
-        self.argv = [self.argv[0], *optional_positionals(self.argv[1:])]
+        args = list(self.argv[1:])
+        # Everything after `--` is a command for `cai shell`, kept as a list (invoke would
+        # join it into one string, losing the quoting).
+        self.command_after_dashes: list[str] = []
+        if "--" in args:
+            cut = args.index("--")
+            args, self.command_after_dashes = args[:cut], args[cut + 1 :]
+        self.argv = [self.argv[0], *optional_positionals(args)]
 
     def parse_core(self, argv: Any) -> None:
         with _usage_errors():
@@ -47,6 +54,7 @@ class Cai(Program):
 
     def execute(self) -> None:
         debug = bool(self.args.debug.value)
+        self.config.load_overrides({"cai_command": self.command_after_dashes})
         try:
             super().execute()
         except Exit:

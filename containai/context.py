@@ -33,6 +33,8 @@ class Options:
     image: str | None = None  # cai run
     fresh: bool = False
     detach: bool = False
+    reset: bool = False
+    command: tuple[str, ...] = ()  # cai shell -- CMD ...
 
 
 @dataclass

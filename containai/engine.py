@@ -158,6 +158,77 @@ class Engine:
             code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
         return int(code if code is not None else 1), output.decode(errors="replace")
 
+    def exec_stream(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        user: str,
+        workdir: str,
+        environment: dict[str, str],
+        out: Any,
+        err: Any,
+    ) -> int:
+        """Run a command, passing its output through as it comes; returns its exit code."""
+        with _api_errors("running a command in the container failed"):
+            created = self.client.api.exec_create(
+                container_id,
+                command,
+                user=user,
+                workdir=workdir,
+                environment=environment,
+                stdout=True,
+                stderr=True,
+            )
+            for stdout, stderr in self.client.api.exec_start(
+                created["Id"], stream=True, demux=True
+            ):
+                if stdout:
+                    out.write(stdout)
+                    out.flush()
+                if stderr:
+                    err.write(stderr)
+                    err.flush()
+            code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
+        return int(code if code is not None else 1)
+
+    def exec_interactive(
+        self,
+        container_id: str,
+        command: list[str],
+        *,
+        user: str,
+        workdir: str,
+        environment: dict[str, str],
+    ) -> int:
+        """An interactive session on this terminal (raw mode, resized to fit)."""
+        from containai.terminal import relay
+
+        with _api_errors("starting the shell failed"):
+            created = self.client.api.exec_create(
+                container_id,
+                command,
+                user=user,
+                workdir=workdir,
+                environment=environment,
+                stdin=True,
+                tty=True,
+            )
+            connection = self.client.api.exec_start(created["Id"], tty=True, socket=True)
+            relay(
+                connection,
+                lambda rows, cols: self.client.api.exec_resize(
+                    created["Id"], height=rows, width=cols
+                ),
+            )
+            code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
+        return int(code if code is not None else 1)
+
+    def mount_targets(self, container_id: str) -> list[str]:
+        with _api_errors("cannot inspect the container"):
+            mounts = self.client.api.inspect_container(container_id).get("Mounts") or []
+        return [str(m.get("Destination", "")) for m in mounts]
+
     def image_command(self, image: str) -> list[str]:
         """The image's own entrypoint + command (what it would run by default)."""
         with _api_errors(f"cannot inspect image {image}"):

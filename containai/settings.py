@@ -91,7 +91,7 @@ def load(
     defaults = _read_toml(packaged_settings())
     schema = dict(_leaves(defaults))
 
-    files = [user_file(os.environ), project_file(workspace)]
+    files = [user_file(os.environ), project_file(workspace), _state_layer()]
     layers = [Layer(str(path), _read_toml(path)) for path in files if path is not None]
     if config_file is not None:
         path = config_file.expanduser()
@@ -112,6 +112,13 @@ def load(
         _set_leaf(values, key, value)
         origins[key] = "command line"
     return Settings(values, origins, workspace)
+
+
+def _state_layer() -> Path | None:
+    from containai.state import state_file
+
+    path = state_file()
+    return path if path.is_file() else None
 
 
 def user_config_dir(environ: Mapping[str, str] = os.environ) -> Path:

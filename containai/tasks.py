@@ -201,6 +201,7 @@ def config(
         "image": "Agent image (default: run.image in settings).",
         "fresh": "Remove and recreate the container (the data volume is kept).",
         "detach": "Return as soon as the container starts, without waiting for its sync.",
+        "reset": "Give the workspace a new, empty data volume (the old one is kept).",
     },
 )
 def run(
@@ -211,12 +212,15 @@ def run(
     config: str | None = None,
     fresh: bool = False,
     detach: bool = False,
+    reset: bool = False,
     verbose: bool = False,
 ) -> None:
     """Create or start the workspace's agent container (prints its name)."""
     _run(
         "run",
-        options=_options(data_volume=data_volume, image=image, fresh=fresh, detach=detach),
+        options=_options(
+            data_volume=data_volume, image=image, fresh=fresh, detach=detach, reset=reset
+        ),
         workspace=workspace,
         config=config,
         verbose=verbose,
@@ -281,4 +285,32 @@ def sync(
     )
 
 
-ns = Collection(import_, export, sync, config, run, stop)
+@task(
+    klass=CaiTask,
+    short={"workspace": "w"},
+    optional_positional="workspace",
+    help={
+        "workspace": "Workspace whose container to enter (default: the current directory).",
+        "container": "Enter this containai container.",
+        "config": "Read settings from this file too (it must exist).",
+    },
+)
+def shell(
+    c: Context,
+    workspace: str | None = None,
+    container: str | None = None,
+    config: str | None = None,
+) -> None:
+    """Open a shell in the workspace's container; `cai shell -- CMD ...` runs CMD instead."""
+    command = tuple(c.config.get("cai_command") or ())
+    _run(
+        "shell",
+        options=_options(container=container, command=command, hot_reload=True),
+        workspace=workspace,
+        config=config,
+        verbose=False,
+        json_output=False,
+    )
+
+
+ns = Collection(import_, export, sync, config, run, stop, shell)

@@ -13,6 +13,8 @@ REGISTRY: dict[str, StepFunction] = {
     "find_container": containers.find_container,
     "reload_container": containers.reload_container,
     "run_container": containers.run_container,
+    "reset_volume": containers.reset_volume,
+    "shell_container": containers.shell_container,
     "stop_container": containers.stop_container,
     "sync_container": containers.sync_container,
     "sync_here": containers.sync_here,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-from containai import insync, manifest, render, volumes
+from containai import insync, manifest, render, state, volumes
 from containai.context import Run
 from containai.engine import ContainerInfo
 from containai.errors import ContainAIError, NotFoundError, UsageError
@@ -178,9 +180,10 @@ def run_container(
     image = image or run.options.image or run.settings.get_str("run.image")
     name = container_name(run.workspace)
     existing = engine.container(name)
-    if existing is not None and (fresh or run.options.fresh):
+    if existing is not None and (fresh or run.options.fresh or run.options.reset):
         engine.remove(existing.id)
-        run.ui.note(f"removed container {name} (volume {run.volume} kept)")
+        kept = existing.labels.get(volumes.LABEL_VOLUME, run.volume)
+        run.ui.note(f"removed container {name} (volume {kept} kept)")
         existing = None
     if existing is not None:
         if existing.labels.get(volumes.LABEL_VOLUME) != run.volume:
@@ -203,6 +206,7 @@ def run_container(
 
 def _create(run: Run, name: str, image: str) -> str:
     settings = run.settings
+    agent_binds, agent_env = ssh_agent_forwarding(run)
     command = settings.get_list("run.command") or run.engine.image_command(image) or _KEEP_ALIVE
     # The sync runs first, as the agent; then the real command replaces the shell.
     starter = f'{sync_script(run)}\nexec "$@"\n'
@@ -214,7 +218,7 @@ def _create(run: Run, name: str, image: str) -> str:
         command=command,
         user=f"{uid}:{gid}",
         working_dir=settings.get_str("agent.workspace_mount"),
-        environment={"HOME": settings.get_str("agent.home")},
+        environment={"HOME": settings.get_str("agent.home"), **agent_env},
         labels={
             volumes.LABEL_MANAGED: "true",
             volumes.LABEL_WORKSPACE: str(run.workspace),
@@ -223,6 +227,7 @@ def _create(run: Run, name: str, image: str) -> str:
         binds={
             str(run.workspace): {"bind": settings.get_str("agent.workspace_mount"), "mode": "rw"},
             run.volume: {"bind": settings.get_str("agent.data_mount"), "mode": "rw"},
+            **agent_binds,
         },
         network_mode=settings.get_str("run.network") or "default",
     )
@@ -243,6 +248,85 @@ def _wait_for_sync(run: Run, container_id: str) -> None:
             raise ContainAIError(f"the container stopped during start-up: {tail or 'no output'}")
         time.sleep(0.1)
     raise ContainAIError("the container's start-up sync did not finish in time")
+
+
+AGENT_SOCKET = "/run/containai/ssh-agent.sock"
+
+
+def ssh_agent_forwarding(run: Run) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Mount the host's SSH agent socket (never a key) and point SSH_AUTH_SOCK at it."""
+    if not run.settings.get_bool("run.forward_ssh_agent"):
+        return {}, {}
+    socket_path = os.environ.get("SSH_AUTH_SOCK", "")
+    if not socket_path:
+        run.ui.note("no SSH agent on this machine (SSH_AUTH_SOCK is unset): none forwarded")
+        return {}, {}
+    host = os.environ.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        run.ui.note(
+            f"the engine at {host} is remote and cannot reach this machine's SSH agent: "
+            "none forwarded"
+        )
+        return {}, {}
+    try:
+        is_socket = stat.S_ISSOCK(os.stat(socket_path).st_mode)
+    except OSError:
+        is_socket = False
+    if not is_socket:
+        run.ui.note(f"SSH_AUTH_SOCK ({socket_path}) is not a live socket: no agent forwarded")
+        return {}, {}
+    run.ui.info(f"forwarding the SSH agent at {socket_path}")
+    return {socket_path: {"bind": AGENT_SOCKET, "mode": "rw"}}, {"SSH_AUTH_SOCK": AGENT_SOCKET}
+
+
+def reset_volume(run: Run) -> None:
+    """`cai run --reset`: give the workspace a new, empty volume; the old one is kept."""
+    if not run.options.reset:
+        return
+    if run.options.data_volume:
+        raise UsageError("--reset and --data-volume cannot be used together")
+    old = run.volume
+    new = volumes.validate_name(
+        f"{volumes.derived_name(run.workspace)}-{time.strftime('%Y%m%d%H%M%S')}"
+        f"{os.urandom(2).hex()}"
+    )
+    state.record_volume(run.workspace, new)
+    run.volume = new
+    run.ui.note(
+        f"workspace {run.workspace} now uses the new volume {new}; the old volume {old} is kept "
+        f"(back it up with 'cai export --data-volume {old}', remove it with "
+        f"'docker volume rm {old}')"
+    )
+
+
+def shell_container(run: Run) -> None:
+    """`cai shell`: a shell (or `-- CMD`) in the workspace's container, as the agent."""
+    container = _target_container(run)
+    if container.state != "running":
+        run.ui.note(f"starting {container.name}")
+        run.engine.start(container.id)
+    settings = run.settings
+    uid, gid = settings.get_int("agent.uid"), settings.get_int("agent.gid")
+    environment = {"HOME": settings.get_str("agent.home")}
+    if any(m == AGENT_SOCKET for m in run.engine.mount_targets(container.id)):
+        environment["SSH_AUTH_SOCK"] = AGENT_SOCKET
+    user, workdir = f"{uid}:{gid}", settings.get_str("agent.workspace_mount")
+    if run.options.command:
+        run.exit_code = run.engine.exec_stream(
+            container.id,
+            list(run.options.command),
+            user=user,
+            workdir=workdir,
+            environment=environment,
+            out=sys.stdout.buffer,
+            err=sys.stderr.buffer,
+        )
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("cai shell needs a terminal, or a command after --")
+    run.exit_code = run.engine.exec_interactive(
+        container.id, ["sh", "-l"], user=user, workdir=workdir, environment=environment
+    )
 
 
 def stop_container(run: Run) -> None:
