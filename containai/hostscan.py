@@ -7,10 +7,11 @@ the reason, and per-path failures (an unreadable file fails that path, not the r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -53,6 +54,11 @@ class Skipped:
     action: str  # skip:secret, skip:credential, skip:excluded, skip:missing
     entry: Entry
     detail: str = ""
+    kind: str = ""  # file or dir; empty: the entry's kind
+
+    @property
+    def path_kind(self) -> str:
+        return self.kind or self.entry.kind
 
 
 @dataclass(frozen=True)
@@ -81,18 +87,57 @@ class ScanOptions:
     safe_directory: str  # the workspace path inside the container, for gitconfig
     environ: Mapping[str, str]
     placeholder: Callable[[str], bytes]  # template name -> rendered bytes
+    # Every manifest entry, scanned or not: a file reached through a directory (an
+    # additional path such as ~/.config/gh) keeps the secret or credential flag of the entry
+    # that names it. Empty: the scanned entries themselves.
+    known: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What every path is checked against, derived once per scan."""
+
+    secret_files: frozenset[str]
+    secret_dirs: tuple[str, ...]
+    credentials: frozenset[str]
+    # (host path, volume path), longest host path first: where an absolute symlink lands.
+    mapping: tuple[tuple[str, str], ...]
+
+    def is_secret(self, path: str, options: ScanOptions) -> bool:
+        return (
+            path in self.secret_files
+            or path.startswith(self.secret_dirs)
+            or bool(options.secret_patterns.match_file(path))
+        )
 
 
 def scan(entries: Iterable[Entry], options: ScanOptions) -> HostScan:
+    entries = list(entries)
+    rules = _rules(options.known or tuple(entries), options)
     result = HostScan()
     for entry in entries:
-        _scan_entry(entry, options, result)
+        _scan_entry(entry, options, rules, result)
     return result
 
 
-def _scan_entry(entry: Entry, options: ScanOptions, result: HostScan) -> None:
+def _rules(entries: tuple[Entry, ...], options: ScanOptions) -> _Rules:
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        host = options.source_root / entry.source
+        mapping[os.path.normpath(host)] = entry.target
+        with contextlib.suppress(OSError, RuntimeError):
+            mapping.setdefault(os.path.realpath(host), entry.target)  # stow-style symlinks
+    return _Rules(
+        secret_files=frozenset(e.target for e in entries if e.secret and not e.is_dir),
+        secret_dirs=tuple(f"{e.target}/" for e in entries if e.secret and e.is_dir),
+        credentials=frozenset(e.target for e in entries if e.credential),
+        mapping=tuple(sorted(mapping.items(), key=lambda item: -len(item[0]))),
+    )
+
+
+def _scan_entry(entry: Entry, options: ScanOptions, rules: _Rules, result: HostScan) -> None:
     path = entry.target
-    secret = entry.secret or bool(options.secret_patterns.match_file(path))
+    secret = entry.secret or rules.is_secret(path, options)
     if secret and not options.secrets:
         result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets"))
         return
@@ -124,7 +169,7 @@ def _scan_entry(entry: Entry, options: ScanOptions, result: HostScan) -> None:
         if not stat.S_ISDIR(info.st_mode):
             result.failures.append(Failure(_display(source, options), "expected a directory"))
             return
-        _scan_tree(entry, source.resolve(), secret, options, result)
+        _scan_tree(entry, source.resolve(), secret, options, rules, result)
     elif stat.S_ISREG(info.st_mode):
         result.candidates.append(_file(entry, path, source, info, secret))
     else:
@@ -206,7 +251,7 @@ def _file(entry: Entry, path: str, source: Path, info: os.stat_result, secret: b
 
 
 def _scan_tree(
-    entry: Entry, root: Path, secret: bool, options: ScanOptions, result: HostScan
+    entry: Entry, root: Path, secret: bool, options: ScanOptions, rules: _Rules, result: HostScan
 ) -> None:
     entry_rules = Excludes(
         [Rule(f"excludes of ~/{entry.source}", under(entry.target, entry.excludes))]
@@ -225,84 +270,115 @@ def _scan_tree(
             result.failures.append(Failure(_display(here, options), _why(error)))
             dirnames.clear()
             continue
+        mode = SECRET_DIR_MODE if secret else stat.S_IMODE(dir_info.st_mode)
+        slot = len(result.candidates)
         result.candidates.append(
-            Candidate(
-                volume_dir,
-                "dir",
-                entry,
-                SECRET_DIR_MODE if secret else stat.S_IMODE(dir_info.st_mode),
-                dir_info.st_mtime,
-                secret=secret,
-            )
+            Candidate(volume_dir, "dir", entry, mode, dir_info.st_mtime, secret=secret)
         )
         for name in sorted(dirnames):
             child = f"{volume_dir}/{name}"
-            full = here / name
-            if full.is_symlink():  # os.walk lists symlinks to directories as directories
+            if (here / name).is_symlink():  # os.walk lists symlinks to directories as dirs
                 dirnames.remove(name)
                 filenames.append(name)
                 continue
             rule = _excluded(child, True, options, entry_rules)
             if rule:
                 dirnames.remove(name)
-                result.skipped.append(Skipped(child, "skip:excluded", entry, rule))
+                result.skipped.append(Skipped(child, "skip:excluded", entry, rule, "dir"))
         dirnames.sort()
+        holds_secret = False
         for name in sorted(filenames):
             child = f"{volume_dir}/{name}"
-            full = here / name
             rule = _excluded(child, False, options, entry_rules)
             if rule:
-                result.skipped.append(Skipped(child, "skip:excluded", entry, rule))
+                result.skipped.append(Skipped(child, "skip:excluded", entry, rule, "file"))
                 continue
-            _scan_tree_file(entry, child, full, secret, options, result)
+            holds_secret |= _scan_tree_file(
+                entry, child, here / name, secret, root, options, rules, result
+            )
+        if holds_secret:
+            # A directory that holds a secret is private, whatever its mode on the host.
+            result.candidates[slot] = replace(result.candidates[slot], mode=SECRET_DIR_MODE)
 
 
 def _scan_tree_file(
-    entry: Entry, path: str, full: Path, secret_tree: bool, options: ScanOptions, result: HostScan
-) -> None:
+    entry: Entry,
+    path: str,
+    full: Path,
+    secret_tree: bool,
+    root: Path,
+    options: ScanOptions,
+    rules: _Rules,
+    result: HostScan,
+) -> bool:
+    """Describe one file of a directory entry; True when it is a secret that will be sent."""
     try:
         info = full.lstat()
     except OSError as error:
         result.failures.append(Failure(_display(full, options), _why(error)))
-        return
+        return False
     if stat.S_ISLNK(info.st_mode):
         try:
             target = os.readlink(full)
         except OSError as error:
             result.failures.append(Failure(_display(full, options), _why(error)))
-            return
-        linkname, warning = relink(target, full, path, options.source_root)
+            return False
+        mapping = ((os.path.normpath(root), entry.target), *rules.mapping)
+        linkname, warning = relink(target, full, path, options.source_root, mapping)
         if warning:
             result.warnings.append(f"{_display(full, options)}: {warning}")
         result.candidates.append(
             Candidate(path, "symlink", entry, 0o777, info.st_mtime, linkname=linkname)
         )
-        return
+        return False
     if not stat.S_ISREG(info.st_mode):
         result.failures.append(Failure(_display(full, options), "not a regular file (skipped)"))
-        return
-    secret = secret_tree or bool(options.secret_patterns.match_file(path))
+        return False
+    secret = secret_tree or rules.is_secret(path, options)
+    if path in rules.credentials and options.from_home and path not in options.opted_in:
+        # The credential entry itself provides the container's empty placeholder.
+        result.skipped.append(
+            Skipped(
+                path, "skip:credential", entry, "credentials are never copied from $HOME", "file"
+            )
+        )
+        return False
     if secret and not options.secrets:
-        result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets"))
-        return
+        result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets", "file"))
+        return False
     result.candidates.append(_file(entry, path, full, info, secret))
+    return secret
 
 
-def relink(target: str, link: Path, volume_path: str, source_root: Path) -> tuple[str, str]:
-    """The link target to store in the volume, and a warning when it leaves the source root.
+def relink(
+    target: str,
+    link: Path,
+    volume_path: str,
+    source_root: Path,
+    mapping: Iterable[tuple[str, str]] = (),
+) -> tuple[str, str]:
+    """The link target to store in the volume, and a warning when it cannot follow along.
 
-    Relative links are kept. Absolute links into the source root become relative, so they keep
-    working where the volume is mounted; absolute links elsewhere are kept as they are.
+    Relative links are kept. An absolute link to a synced host path becomes a relative link to
+    that path's copy in the volume (through the entries' source -> target mapping), so it keeps
+    working wherever the volume is mounted; any other absolute link is kept as it is.
     """
     if not os.path.isabs(target):
         return target, ""
-    root = os.path.normpath(source_root)
     normal = os.path.normpath(target)
-    if normal != root and not normal.startswith(root + os.sep):
-        return target, f"symlink to {target} points outside the source (kept as is)"
-    inside = PurePosixPath(os.path.relpath(normal, root))
-    here = PurePosixPath(volume_path).parent
-    return os.path.relpath(inside.as_posix(), here.as_posix() or "."), ""
+    root = os.path.normpath(source_root)
+    pairs = list(mapping)
+    if not pairs and (normal == root or normal.startswith(root + os.sep)):
+        pairs = [(root, "")]  # no manifest given: the volume mirrors the source root
+    for host, volume in pairs:
+        if normal == host or normal.startswith(host + os.sep):
+            rest = os.path.relpath(normal, host)
+            inside = volume if rest == "." else os.path.join(volume, rest) if volume else rest
+            here = PurePosixPath(volume_path).parent.as_posix() or "."
+            return os.path.relpath(PurePosixPath(inside).as_posix(), here), ""
+    if normal == root or normal.startswith(root + os.sep):
+        return target, f"symlink to {target} points at something not synced (kept as is)"
+    return target, f"symlink to {target} points outside the source (kept as is)"
 
 
 def _excluded(path: str, is_dir: bool, options: ScanOptions, entry_rules: Excludes) -> str | None:

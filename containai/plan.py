@@ -25,7 +25,7 @@ SKIP_CREDENTIAL = "skip:credential"
 
 CONFLICT_POLICIES = ("backup", "skip", "overwrite")
 # Placeholders (here or from the in-container sync) hold nothing worth a backup.
-PLACEHOLDER_DIGESTS = frozenset(hashlib.sha256(data).hexdigest() for data in (b"", b"{}\n"))
+PLACEHOLDER_DIGESTS = frozenset(hashlib.sha256(data).hexdigest() for data in (b"", b"{}", b"{}\n"))
 # Actions that put host content (or a placeholder) into the volume.
 WRITES = frozenset({ADD, UPDATE, PLACEHOLDER})
 
@@ -92,24 +92,26 @@ def make(
     items: list[Item] = []
     blocked: list[str] = []  # directories that cannot be created: nothing goes below them
     for candidate in _last_wins(scan.candidates):
-        if any(candidate.path.startswith(f"{prefix}/") for prefix in blocked):
-            items.append(
-                _item(
-                    candidate,
-                    CONFLICT,
-                    "a parent in the volume is not a directory",
-                    resolution="skip",
-                )
-            )
+        in_the_way = _parent_in_the_way(candidate.path, state)
+        if in_the_way or any(candidate.path.startswith(f"{prefix}/") for prefix in blocked):
+            detail = f"the volume has a {in_the_way} where a parent directory must go"
+            if not in_the_way:
+                detail = "a parent in the volume is not a directory"
+            items.append(_item(candidate, CONFLICT, detail, resolution="skip"))
             continue
         item = _decide(candidate, state.files.get(candidate.path), state, on_conflict, host_digest)
         if candidate.kind == "dir" and item.action == CONFLICT:
             blocked.append(candidate.path)
         items.append(item)
-    wanted = {candidate.path for candidate in scan.candidates}
-    items.extend(_deletions(state, wanted, mirror_roots))
+    # Mirror deletes only what the host no longer has: never a path the scan skipped (a
+    # secret under --no-secrets, an excluded one), and nothing at all if a path failed to
+    # read (rsync --delete is as careful on I/O errors).
+    if not scan.failures:
+        sent = {candidate.path for candidate in scan.candidates}
+        skipped = {skip.path for skip in scan.skipped}
+        items.extend(_deletions(state, sent, skipped, mirror_roots))
     items.extend(
-        Item(skip.path, skip.action, skip.entry.kind, detail=skip.detail) for skip in scan.skipped
+        Item(skip.path, skip.action, skip.path_kind, detail=skip.detail) for skip in scan.skipped
     )
     items.extend(_failure(failure) for failure in scan.failures)
     return Plan(volume, state.exists, items, list(scan.warnings))
@@ -168,9 +170,11 @@ def _decide_file(
     ours = next((record for record in records if current.matches(record)), None)
     if ours is not None:
         # The volume still holds what containai wrote: only the host side can have changed.
-        if _same_as_record(candidate, ours, host_digest):
-            return _item(candidate, UNCHANGED)
-        return _item(candidate, UPDATE)
+        if not _same_as_record(candidate, ours, host_digest):
+            return _item(candidate, UPDATE)
+        if current.mode != candidate.mode:
+            return _item(candidate, UPDATE, "mode")
+        return _item(candidate, UNCHANGED)
     # Changed inside the container since the last import, or never written by containai.
     if current.sha256 is not None and current.sha256 == host_digest(candidate):
         return _item(candidate, UNCHANGED)
@@ -202,11 +206,27 @@ def _placeholder(candidate: Candidate, current: VolumeFile | None) -> Item:
     return _item(candidate, UNCHANGED, "no source on the host; volume copy kept")
 
 
-def _deletions(state: VolumeState, wanted: set[str], roots: Iterable[str]) -> list[Item]:
+def _parent_in_the_way(path: str, state: VolumeState) -> str:
+    """The kind of a non-directory sitting where one of ``path``'s parents must be, if any."""
+    parts = path.split("/")
+    for end in range(1, len(parts)):
+        current = state.files.get("/".join(parts[:end]))
+        if current is not None and current.kind != "dir":
+            return current.kind
+    return ""
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(f"{root}/") for root in roots)
+
+
+def _deletions(
+    state: VolumeState, sent: set[str], skipped: set[str], roots: Iterable[str]
+) -> list[Item]:
     roots = tuple(roots)
     items = []
     for path, record in sorted(state.record.items()):
-        if path in wanted or not any(path == r or path.startswith(f"{r}/") for r in roots):
+        if path in sent or not _under(path, roots) or _under(path, skipped):
             continue
         current = state.files.get(path)
         if current is None:

@@ -101,8 +101,7 @@ def load(
     for layer in layers:
         _check_layer(layer, schema)
 
-    overlay = _workspace_overlay(layers, workspace)
-    if overlay is not None:
+    for overlay in _workspace_overlays(layers, workspace):
         layers.append(_merge_additive(overlay, layers, defaults))
     layers = [Layer(layer.origin, _without_workspaces(layer.values)) for layer in layers]
 
@@ -111,7 +110,31 @@ def load(
         _check_value(f"command line ({key})", key, value, schema[key])
         _set_leaf(values, key, value)
         origins[key] = "command line"
+    _check_ranges(values, origins)
     return Settings(values, origins, workspace)
+
+
+# Values whose type is not enough: (test, what is expected).
+_RANGES: dict[str, tuple[Any, str]] = {
+    "import.on_conflict": (
+        lambda v: v in ("backup", "skip", "overwrite"),
+        'one of "backup", "skip", "overwrite"',
+    ),
+    "export.compression_level": (lambda v: 0 <= v <= 9, "a gzip level from 0 to 9"),
+    "agent.uid": (lambda v: v >= 0, "a user id (0 or more)"),
+    "agent.gid": (lambda v: v >= 0, "a group id (0 or more)"),
+    "lock.timeout": (lambda v: v >= 0, "a number of seconds (0 or more)"),
+    "engine.timeout": (lambda v: v > 0, "a number of seconds (more than 0)"),
+    "export.max_restore_bytes": (lambda v: v > 0, "a number of bytes (more than 0)"),
+}
+
+
+def _check_ranges(values: dict[str, Any], origins: Mapping[str, str]) -> None:
+    for key, (test, expected) in _RANGES.items():
+        value = _get_leaf(values, key)
+        if not test(value):
+            origin = origins.get(key, "default")
+            raise ConfigError(f"{origin}: '{key}' must be {expected}, not {value!r}")
 
 
 def _state_layer() -> Path | None:
@@ -172,16 +195,22 @@ def _check_layer(layer: Layer, schema: Mapping[str, Any]) -> None:
 
 
 def _check_table(
-    origin: str, prefix: str, table: Mapping[str, Any], schema: Mapping[str, Any]
+    origin: str, prefix: str, table: Mapping[str, Any], schema: Mapping[str, Any], path: str = ""
 ) -> None:
-    for key, value in _leaves(table):
-        if key not in schema:
-            if any(known.startswith(f"{key}.") for known in schema):
-                raise ConfigError(f"{origin}: '{prefix}{key}' must be a table")
-            hint = difflib.get_close_matches(key, list(schema), n=1)
+    for key, value in table.items():
+        full = f"{path}{key}"
+        if full in schema:
+            _check_value(origin, f"{prefix}{full}", value, schema[full])
+        elif any(known.startswith(f"{full}.") for known in schema):
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{origin}: '{prefix}{full}' must be a table, not {_describe(value)}"
+                )
+            _check_table(origin, prefix, value, schema, f"{full}.")
+        else:
+            hint = difflib.get_close_matches(full, list(schema), n=1)
             suggestion = f"; did you mean '{prefix}{hint[0]}'?" if hint else ""
-            raise ConfigError(f"{origin}: unknown key '{prefix}{key}'{suggestion}")
-        _check_value(origin, f"{prefix}{key}", value, schema[key])
+            raise ConfigError(f"{origin}: unknown key '{prefix}{full}'{suggestion}")
 
 
 def _check_value(origin: str, key: str, value: Any, default: Any) -> None:
@@ -222,17 +251,20 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _workspace_overlay(layers: list[Layer], workspace: Path) -> Layer | None:
-    """The [workspace."/p"] table whose path holds the workspace most closely, if any."""
-    best: tuple[int, str, Layer] | None = None
-    for layer in layers:
+def _workspace_overlays(layers: list[Layer], workspace: Path) -> list[Layer]:
+    """Every [workspace."/p"] table whose path holds the workspace, least specific first.
+
+    Applied in that order, a deeper path wins over a shallower one, and for the same path a
+    later file wins over an earlier one, key by key.
+    """
+    found: list[tuple[int, int, Layer]] = []
+    for order, layer in enumerate(layers):
         for path, table in layer.values.get(WORKSPACE_TABLE, {}).items():
             root = Path(path).expanduser().resolve()
             if workspace == root or workspace.is_relative_to(root):
-                depth = len(root.parts)
-                if best is None or depth >= best[0]:
-                    best = (depth, path, Layer(f'{layer.origin} [workspace."{path}"]', table))
-    return None if best is None else best[2]
+                origin = f'{layer.origin} [workspace."{path}"]'
+                found.append((len(root.parts), order, Layer(origin, table)))
+    return [layer for _depth, _order, layer in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
 def _merge_additive(overlay: Layer, layers: list[Layer], defaults: dict[str, Any]) -> Layer:
@@ -258,6 +290,10 @@ def _layer_with_dynaconf(
     from dynaconf import Dynaconf
     from dynaconf.loaders import env_loader
 
+    env_keys = _env_settings(os.environ, schema)
+    origins: dict[str, str] = {}
+    # Dynaconf reads its own *_FOR_DYNACONF switches lazily, on first use: the whole store is
+    # built and read while they are hidden.
     with _without_dynaconf_overrides():
         store = Dynaconf(
             envvar_prefix=ENV_PREFIX,
@@ -267,17 +303,15 @@ def _layer_with_dynaconf(
             settings_files=[],
             loaders=[],  # the env loader is run by hand below, after the files
         )
-    origins: dict[str, str] = {}
-    for layer in [Layer("default", defaults), *layers]:
-        for key, value in _leaves(layer.values):
-            store.set(key, value, loader_identifier=layer.origin)
-            if layer.origin != "default":
-                origins[key] = layer.origin
-
-    env_keys = _env_settings(os.environ, schema)
-    if env_keys:
-        env_loader.load_from_env(store, prefix=ENV_PREFIX, key=None, silent=True)
-    values = _lower_keys({k: v for k, v in store.as_dict().items() if k.lower() in _tops(schema)})
+        for layer in [Layer("default", defaults), *layers]:
+            for key, value in _leaves(layer.values):
+                store.set(key, value, loader_identifier=layer.origin)
+                if layer.origin != "default":
+                    origins[key] = layer.origin
+        if env_keys:
+            env_loader.load_from_env(store, prefix=ENV_PREFIX, key=None, silent=True)
+        everything = store.as_dict()
+    values = _lower_keys({k: v for k, v in everything.items() if k.lower() in _tops(schema)})
     for key, variable in env_keys.items():
         _check_value(f"environment {variable}", key, _get_leaf(values, key), schema[key])
         origins[key] = f"environment {variable}"
@@ -301,7 +335,7 @@ def _env_settings(environ: Mapping[str, str], schema: Mapping[str, Any]) -> dict
 def _without_dynaconf_overrides() -> Iterator[None]:
     # Dynaconf lets *_FOR_DYNACONF variables override its constructor arguments (for example
     # MERGE_ENABLED_FOR_DYNACONF would make lists append). containai's layering must not
-    # change behind the user's back, so they are hidden while the store is built.
+    # change behind the user's back, so they are hidden while the store is used.
     hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.endswith("_FOR_DYNACONF")}
     try:
         yield

@@ -52,6 +52,7 @@ def scan_host(run: Run) -> None:
         safe_directory=settings.get_str("agent.workspace_mount"),
         environ=os.environ,
         placeholder=lambda name: render.render(env, name).encode(),
+        known=(*loaded.entries, *extra.entries),
     )
     run.scan = scan(entries, options)
     if run.options.source and not from_home:

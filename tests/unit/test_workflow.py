@@ -1,0 +1,284 @@
+"""Workflows: step lists in TOML, validated against the step registry, overridable by teams."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from containai import workflow
+from containai.errors import ConfigError
+from containai.resources import packaged_workflows
+from containai.steps import REGISTRY
+from containai.workflow import StepFunction
+
+
+@dataclass
+class Context:
+    calls: list[str] = field(default_factory=list)
+    stop: bool = False
+
+
+def record(context: Context) -> None:
+    context.calls.append("record")
+
+
+def greet(context: Context, *, name: str = "world", loud: bool = False) -> None:
+    context.calls.append(f"greet {name}{'!' if loud else ''}")
+
+
+def halt(context: Context) -> None:
+    context.calls.append("halt")
+    context.stop = True
+
+
+FAKE: dict[str, StepFunction] = {"record": record, "greet": greet, "halt": halt}
+
+
+@pytest.fixture
+def user_dir(isolated_env: Path) -> Path:
+    return isolated_env / ".config" / "containai"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+def write_workflow(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def steps_toml(*names: str) -> str:
+    return "".join(f'[[steps]]\nuse = "{name}"\n' for name in names)
+
+
+def load_error(path: Path, registry: dict[str, StepFunction] = FAKE) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        workflow.load(path.stem, [path.parent], registry)
+    assert caught.value.exit_code == 2
+    assert "\n" not in str(caught.value)
+    return caught.value
+
+
+# --- the packaged workflows -----------------------------------------------------------------
+
+
+def test_the_packaged_import_workflow_loads(user_dir: Path) -> None:
+    loaded = workflow.load("import", workflow.search_path(None, user_dir), REGISTRY)
+    assert loaded.path == packaged_workflows() / "import.toml"
+    assert loaded.description
+    assert loaded.steps
+    assert all(step.function is REGISTRY[step.name] for step in loaded.steps)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(path.stem for path in packaged_workflows().glob("*.toml")), ids=str
+)
+def test_every_packaged_workflow_loads_against_the_registry(name: str, user_dir: Path) -> None:
+    loaded = workflow.load(name, workflow.search_path(None, user_dir), REGISTRY)
+    assert loaded.steps
+
+
+def test_every_registered_step_is_a_plain_function_taking_the_run_first() -> None:
+    import inspect
+
+    for name, function in REGISTRY.items():
+        parameters = list(inspect.signature(function).parameters.values())
+        assert parameters, name
+        assert parameters[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, name
+
+
+# --- the override chain ---------------------------------------------------------------------
+
+
+def test_the_project_workflow_overrides_the_packaged_one(project: Path, user_dir: Path) -> None:
+    path = write_workflow(project / ".containai" / "workflows", "import", steps_toml("record"))
+    loaded = workflow.load("import", workflow.search_path(project, user_dir), FAKE)
+    assert loaded.path == path
+    assert [step.name for step in loaded.steps] == ["record"]
+
+
+def test_the_user_workflow_overrides_the_packaged_one(user_dir: Path) -> None:
+    path = write_workflow(user_dir / "workflows", "import", steps_toml("greet"))
+    loaded = workflow.load("import", workflow.search_path(None, user_dir), FAKE)
+    assert loaded.path == path
+
+
+def test_the_project_workflow_beats_the_user_workflow(project: Path, user_dir: Path) -> None:
+    write_workflow(user_dir / "workflows", "import", steps_toml("greet"))
+    path = write_workflow(project / ".containai" / "workflows", "import", steps_toml("record"))
+    loaded = workflow.load("import", workflow.search_path(project, user_dir), FAKE)
+    assert loaded.path == path
+
+
+def test_an_override_replaces_the_packaged_workflow_whole(project: Path, user_dir: Path) -> None:
+    write_workflow(project / ".containai" / "workflows", "import", steps_toml("record", "halt"))
+    loaded = workflow.load("import", workflow.search_path(project, user_dir), FAKE)
+    assert [step.name for step in loaded.steps] == ["record", "halt"]
+
+
+def test_the_search_path_puts_project_then_user_then_package(project: Path, user_dir: Path) -> None:
+    assert workflow.search_path(project, user_dir) == [
+        project / ".containai" / "workflows",
+        user_dir / "workflows",
+        packaged_workflows(),
+    ]
+
+
+def test_the_user_config_dir_follows_xdg_for_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from containai.settings import user_config_dir
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    folders = workflow.search_path(None, user_config_dir())
+    assert folders[0] == tmp_path / "xdg" / "containai" / "workflows"
+
+
+def test_an_unknown_workflow_name_is_a_config_error(user_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="no workflow named 'nosuch'"):
+        workflow.load("nosuch", workflow.search_path(None, user_dir), REGISTRY)
+
+
+# --- validation before anything runs --------------------------------------------------------
+
+
+def test_an_unknown_step_is_an_error_listing_the_known_steps(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", steps_toml("record", "recrod"))
+    message = str(load_error(path))
+    assert str(path) in message
+    assert "step 2" in message
+    assert "'recrod'" in message
+    assert "greet, halt, record" in message
+
+
+def test_an_unknown_step_against_the_real_registry_lists_its_steps(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", steps_toml("scan_hosts"))
+    message = str(load_error(path, REGISTRY))
+    for name in REGISTRY:
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param('{ nmae = "x" }', id="unknown-option"),
+        pytest.param("{ context = 1 }", id="the-run-itself"),
+        pytest.param('"loud"', id="not-a-table"),
+    ],
+)
+def test_bad_step_options_are_an_error_naming_the_step(tmp_path: Path, options: str) -> None:
+    path = write_workflow(tmp_path, "w", f'[[steps]]\nuse = "greet"\nwith = {options}\n')
+    message = str(load_error(path))
+    assert str(path) in message
+    assert "(greet)" in message
+
+
+def test_options_for_a_step_without_options_are_an_error(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", '[[steps]]\nuse = "record"\nwith = { fast = true }\n')
+    assert "(record)" in str(load_error(path))
+
+
+def test_a_syntax_error_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", "[[steps]\nuse = \n")
+    message = str(load_error(path))
+    assert str(path) in message
+    assert "invalid TOML" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        pytest.param('description = "none"\n', "at least one", id="no-steps"),
+        pytest.param("steps = []\n", "at least one", id="empty-steps"),
+        pytest.param('name = "x"\n' + steps_toml("record"), "'name'", id="unknown-top-key"),
+        pytest.param('[[steps]]\nuse = "record"\nrun = "x"\n', "'run'", id="unknown-step-key"),
+        pytest.param("[[steps]]\nuse = 3\n", "'use'", id="use-not-a-string"),
+        pytest.param('steps = ["record"]\n', "must be a table", id="step-not-a-table"),
+    ],
+)
+def test_a_malformed_workflow_is_an_error_naming_the_file(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    path = write_workflow(tmp_path, "w", text)
+    message = str(load_error(path))
+    assert str(path) in message
+    assert fragment in message
+
+
+def test_a_broken_override_is_reported_not_skipped(project: Path, user_dir: Path) -> None:
+    path = write_workflow(project / ".containai" / "workflows", "import", steps_toml("nope"))
+    with pytest.raises(ConfigError, match=re.escape(str(path))):
+        workflow.load("import", workflow.search_path(project, user_dir), REGISTRY)
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def load_fake(tmp_path: Path, text: str) -> workflow.Workflow:
+    write_workflow(tmp_path, "w", text)
+    return workflow.load("w", [tmp_path], FAKE)
+
+
+def test_run_calls_the_steps_in_order_with_their_options(tmp_path: Path) -> None:
+    loaded = load_fake(
+        tmp_path,
+        steps_toml("record")
+        + '[[steps]]\nuse = "greet"\nwith = { name = "team", loud = true }\n'
+        + steps_toml("greet"),
+    )
+    context = Context()
+    workflow.run(loaded, context)
+    assert context.calls == ["record", "greet team!", "greet world"]
+
+
+def test_run_stops_after_the_step_that_sets_stop(tmp_path: Path) -> None:
+    loaded = load_fake(tmp_path, steps_toml("record", "halt", "record"))
+    context = Context()
+    workflow.run(loaded, context)
+    assert context.calls == ["record", "halt"]
+
+
+def test_run_works_on_a_context_without_a_stop_attribute(tmp_path: Path) -> None:
+    loaded = load_fake(tmp_path, steps_toml("record"))
+
+    class Bare:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+    context: Any = Bare()
+    workflow.run(loaded, context)
+    assert context.calls == ["record"]
+
+
+def test_nothing_runs_when_a_later_step_is_invalid(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def side_effect(context: Any) -> None:
+        calls.append("ran")
+
+    write_workflow(tmp_path, "w", steps_toml("side_effect", "missing"))
+    with pytest.raises(ConfigError):
+        workflow.load("w", [tmp_path], {"side_effect": side_effect})
+    assert calls == []
+
+
+def test_a_step_error_propagates_and_later_steps_do_not_run(tmp_path: Path) -> None:
+    def boom(context: Context) -> None:
+        raise RuntimeError("boom")
+
+    path = write_workflow(tmp_path, "w", steps_toml("boom", "record"))
+    loaded = workflow.load(path.stem, [tmp_path], {**FAKE, "boom": boom})
+    context = Context()
+    with pytest.raises(RuntimeError):
+        workflow.run(loaded, context)
+    assert context.calls == []
