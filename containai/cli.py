@@ -20,6 +20,16 @@ from containai.tasks import CaiTask, ns
 class Cai(Program):
     """Maps every error to one line on stderr and an exit code: 1 failed, 2 usage, 130 ^C."""
 
+    def run(self, argv: Any = None, exit: bool = True) -> None:
+        try:
+            super().run(argv, exit)
+        except BrokenPipeError:
+            # The reader went away (`cai --help | head`): nothing left to say, and saying it
+            # would fail again when Python flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if exit:
+                sys.exit(1)
+
     def print_help(self) -> None:
         # invoke's core flags for running shell commands (--pty, --echo, --hide ...) mean nothing
         # to cai; they stay accepted but are not advertised.
@@ -98,7 +108,9 @@ def optional_positionals(args: list[str]) -> list[str]:
     """Rewrite ``import DIR`` to ``import --workspace=DIR`` (invoke has no optional positionals).
 
     A bare word after a task is taken as that task's optional positional unless it is the value
-    of the flag before it; a word naming another task starts that task, as invoke allows.
+    of the flag before it, or the positional was already given (as a word or as its flag); a
+    word naming another task starts that task, as invoke allows (so a directory named like a
+    command needs ``-w``).
     """
     tasks = {name: ns[name] for name in ns.task_names}
     result: list[str] = []
@@ -109,20 +121,29 @@ def optional_positionals(args: list[str]) -> list[str]:
         if expects_value:
             result.append(arg)
             expects_value = False
-        elif arg in tasks and not (
-            current and current.optional_positional and not filled and arg != "--"
-        ):
+        elif arg in tasks:
             current, filled = tasks[arg], False
             result.append(arg)
         elif arg.startswith("-"):
             result.append(arg)
-            expects_value = current is not None and _takes_value(current, arg)
+            if current is not None:
+                expects_value = _takes_value(current, arg)
+                filled = filled or _names_positional(current, arg)
         elif current is not None and current.optional_positional and not filled:
             result.append(f"--{current.optional_positional.replace('_', '-')}={arg}")
             filled = True
         else:
             result.append(arg)
     return result
+
+
+def _names_positional(task: CaiTask, flag: str) -> bool:
+    if not task.optional_positional:
+        return False
+    name = flag.split("=", 1)[0]
+    long = f"--{task.optional_positional.replace('_', '-')}"
+    short = task.short.get(task.optional_positional)
+    return name == long or (short is not None and flag.startswith(f"-{short}"))
 
 
 def _takes_value(task: CaiTask, flag: str) -> bool:
