@@ -94,11 +94,13 @@ def new_volume(docker_client: Any) -> Iterator[Any]:
         return name
 
     yield make
-    for container in docker_client.containers.list(
-        all=True, filters={"label": "containai.role=helper"}
-    ):
-        if container.labels.get("containai.data-volume") in names:
-            container.remove(force=True)
+    # The raw listing: the high-level one inspects every container and fails when another
+    # process removes one in between.
+    helpers = docker_client.api.containers(all=True, filters={"label": "containai.role=helper"})
+    for container in helpers:
+        if (container.get("Labels") or {}).get("containai.data-volume") in names:
+            with contextlib.suppress(Exception):
+                docker_client.api.remove_container(container["Id"], force=True)
     for name in names:
         with contextlib.suppress(Exception):
             docker_client.volumes.get(name).remove(force=True)
