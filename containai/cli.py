@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,12 +12,12 @@ from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
 from containai import __version__
-from containai.errors import ContainAIError
 from containai.tasks import CaiTask, ns
 
 
 class Cai(Program):
-    """Maps every error to one line on stderr and an exit code: 1 failed, 2 usage, 130 ^C."""
+    """Adds what invoke's Program lacks: usage errors exit 2, a broken pipe or an unexpected
+    error is one line on stderr, `cai shell -- CMD` keeps CMD's words, curated help."""
 
     def run(self, argv: Any = None, exit: bool = True) -> None:
         try:
@@ -64,15 +63,11 @@ class Cai(Program):
 
     def execute(self) -> None:
         debug = bool(self.args.debug.value)
-        self.config.load_overrides({"cai_command": self.command_after_dashes})
+        self.config.load_overrides({"cai_command": self.command_after_dashes, "cai_debug": debug})
         try:
-            super().execute()
+            super().execute()  # the tasks turn containai's own errors into exit codes
         except Exit:
             raise
-        except ContainAIError as error:
-            if debug:
-                traceback.print_exc()
-            raise Exit(f"cai: {error}", code=error.exit_code) from None
         except KeyboardInterrupt:
             raise Exit("cai: interrupted", code=130) from None
         except BrokenPipeError:

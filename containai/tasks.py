@@ -6,6 +6,9 @@ the task bodies so that ``cai --help`` and ``cai --version`` start fast.
 
 from __future__ import annotations
 
+import contextlib
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +66,27 @@ def _options(**values: Any) -> Any:
     return Options(**values)
 
 
-def _run(name: str, **kwargs: Any) -> None:
+@contextlib.contextmanager
+def _exit_codes(c: Context) -> Iterator[None]:
+    """The one place where containai's errors become exit codes, under `cai` and `invoke` alike:
+    one line on stderr, no traceback (unless `cai --debug`)."""
+    from containai.errors import ContainAIError
+
+    try:
+        yield
+    except ContainAIError as error:
+        if c.config.get("cai_debug"):
+            traceback.print_exc()
+        raise Exit(f"cai: {error}", code=error.exit_code) from None
+    except KeyboardInterrupt:
+        raise Exit("cai: interrupted", code=130) from None
+
+
+def _run(c: Context, name: str, **kwargs: Any) -> None:
     from containai.app import run_workflow
 
-    code = run_workflow(name, **kwargs)
+    with _exit_codes(c):
+        code = run_workflow(name, **kwargs)
     if code:
         raise Exit(code=code)
 
@@ -109,6 +129,7 @@ def import_(
 
         workflow = "restore" if source_kind(source) == "archive" else "import"
     _run(
+        c,
         workflow,
         options=_options(
             dry_run=dry_run,
@@ -154,6 +175,7 @@ def export(
 ) -> None:
     """Write the data volume to a .tgz archive (prints its path on stdout)."""
     _run(
+        c,
         "verify" if verify else "export",
         options=_options(
             secrets=not no_secrets,
@@ -186,7 +208,8 @@ def config(
     """Show the effective settings and which layer each came from."""
     from containai.show_config import show
 
-    show(workspace=workspace, config=config, json_output=json)
+    with _exit_codes(c):
+        show(workspace=workspace, config=config, json_output=json)
 
 
 @task(
@@ -217,6 +240,7 @@ def run(
 ) -> None:
     """Create or start the workspace's agent container (prints its name)."""
     _run(
+        c,
         "run",
         options=_options(
             data_volume=data_volume, image=image, fresh=fresh, detach=detach, reset=reset
@@ -246,6 +270,7 @@ def stop(
 ) -> None:
     """Stop the workspace's agent container (its data volume is kept)."""
     _run(
+        c,
         "stop",
         options=_options(container=container),
         workspace=workspace,
@@ -276,6 +301,7 @@ def sync(
 ) -> None:
     """Move configs created in the container into the data volume, leaving symlinks."""
     _run(
+        c,
         "sync-container" if container else "sync",
         options=_options(container=container, dry_run=dry_run),
         workspace=None,
@@ -304,6 +330,7 @@ def shell(
     """Open a shell in the workspace's container; `cai shell -- CMD ...` runs CMD instead."""
     command = tuple(c.config.get("cai_command") or ())
     _run(
+        c,
         "shell",
         options=_options(container=container, command=command, hot_reload=True),
         workspace=workspace,
