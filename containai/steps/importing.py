@@ -14,6 +14,7 @@ from containai.context import Run
 from containai.errors import ConfigError
 from containai.excludes import Excludes, Rule, under
 from containai.hostscan import Candidate, ScanOptions, scan
+from containai.progress import metered
 from containai.steps.volume import delete_planned, open_volume
 from containai.transfer import Outcome, Owner
 from containai.ui import human_bytes
@@ -101,7 +102,9 @@ def apply_plan(run: Run, content: transfer.ContentSource | None = None) -> None:
     assert run.helper is not None
     outcome = Outcome()
     owner = Owner(run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid"))
-    run.helper.put(transfer.stream(run.plan, run.state, owner, outcome, content))
+    label = f"{run.command} {run.volume}"
+    with metered(run.ui, run.plan.bytes_to_send(), label) as meter:
+        run.helper.put(meter(transfer.stream(run.plan, run.state, owner, outcome, content)))
     delete_planned(run, outcome)
     run.outcome = outcome
     if outcome.failures or run.plan.failed:
