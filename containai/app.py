@@ -19,8 +19,8 @@ def run_workflow(
     options: Options,
     workspace: str | None,
     config: str | None,
-    verbose: bool,
-    json_output: bool,
+    verbose: bool = False,
+    json_output: bool = False,
     flags: dict[str, Any] | None = None,
 ) -> int:
     """Load settings and the workflow (validating both), run it, and return the exit code."""

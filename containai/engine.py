@@ -93,14 +93,9 @@ class Engine:
     # -- volumes ------------------------------------------------------------------------------
 
     def volume(self, name: str) -> VolumeInfo | None:
-        import docker.errors
-
-        try:
-            attrs = self.client.api.inspect_volume(name)
-        except docker.errors.NotFound:
+        attrs = _inspect(self.client.api.inspect_volume, "volume", name)
+        if attrs is None:
             return None
-        except docker.errors.APIError as error:
-            raise EngineError(f"cannot inspect volume {name}: {_reason(error)}") from None
         return VolumeInfo(name=attrs["Name"], labels=dict(attrs.get("Labels") or {}))
 
     def create_volume(self, name: str, labels: dict[str, str]) -> VolumeInfo:
@@ -117,14 +112,9 @@ class Engine:
     # -- containers ---------------------------------------------------------------------------
 
     def container(self, name: str) -> ContainerInfo | None:
-        import docker.errors
-
-        try:
-            attrs = self.client.api.inspect_container(name)
-        except docker.errors.NotFound:
+        attrs = _inspect(self.client.api.inspect_container, "container", name)
+        if attrs is None:
             return None
-        except docker.errors.APIError as error:
-            raise EngineError(f"cannot inspect container {name}: {_reason(error)}") from None
         return ContainerInfo(
             name=attrs["Name"].lstrip("/"),
             id=attrs["Id"],
@@ -453,6 +443,19 @@ def _api_errors(what: str) -> Iterator[None]:
         raise EngineError(
             f"{what}: lost the Docker engine at {endpoint()}: {_reason(error)}"
         ) from None
+
+
+def _inspect(call: Any, what: str, name: str) -> dict[str, Any] | None:
+    """An object's attributes, or None when the engine says it does not exist."""
+    import docker.errors
+
+    try:
+        attrs: dict[str, Any] = call(name)
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as error:
+        raise EngineError(f"cannot inspect {what} {name}: {_reason(error)}") from None
+    return attrs
 
 
 def _reason(error: BaseException) -> str:

@@ -248,7 +248,6 @@ def run(
         workspace=workspace,
         config=config,
         verbose=verbose,
-        json_output=False,
     )
 
 
@@ -275,8 +274,6 @@ def stop(
         options=_options(container=container),
         workspace=workspace,
         config=config,
-        verbose=False,
-        json_output=False,
     )
 
 
@@ -335,8 +332,6 @@ def shell(
         options=_options(container=container, command=command, hot_reload=True),
         workspace=workspace,
         config=config,
-        verbose=False,
-        json_output=False,
     )
 
 
