@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +155,11 @@ def run_cai(venv: Venv, where: tuple[Path, dict[str, str]], *args: str) -> str:
 
 
 def version(source: Path) -> str:
-    project = tomllib.loads((source / "pyproject.toml").read_text())["project"]
-    return str(project["version"])
+    # pyproject.toml takes the version from the package (hatch's dynamic version).
+    text = (source / "containai" / "__init__.py").read_text()
+    match = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
+    assert match, "containai/__init__.py must define __version__"
+    return match.group(1)
 
 
 def data_root(venv: Venv, where: tuple[Path, dict[str, str]]) -> Path:
