@@ -369,6 +369,11 @@ def _target_problem(what: str, target: str) -> str | None:
     return None
 
 
+def symlink_problem(name: str, target: str) -> str | None:
+    """Why a restore would refuse a symlink ``name -> target`` (None: it is safe)."""
+    return _symlink_problem(name, target)
+
+
 def _symlink_problem(name: str, target: str) -> str | None:
     """Resolve `target` lexically from the link's directory; it must stay inside the root.
 

@@ -69,7 +69,7 @@ class Run:
         if self.scan is not None:
             return {c.path for c in self.scan.candidates if c.kind == "file"}
         if self.index is not None:
-            return {e.name for e in self.index.entries if e.kind == "file"}
+            return {e.name for e in self.index.entries if e.kind in ("file", "hardlink")}
         return set()
 
     @property

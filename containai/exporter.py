@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from containai import __version__
-from containai.archive import ExportManifest, ManifestFile, manifest_tarinfo
+from containai.archive import ExportManifest, ManifestFile, manifest_tarinfo, symlink_problem
 from containai.excludes import Excludes
 from containai.tarstream import CHUNK, open_stream
 from containai.volumestate import META_DIR
@@ -157,6 +157,11 @@ def _skip_reason(name: str, info: tarfile.TarInfo, request: ExportRequest) -> st
         return "secret (--no-secrets)"
     if not (info.isreg() or info.isdir() or info.issym() or info.islnk()):
         return "not a file, directory or symlink"
+    if info.issym():
+        problem = symlink_problem(name, info.linkname)
+        if problem:
+            # A backup that cannot be restored is worse than one without this link.
+            return f"symlink that a restore would refuse: {problem}"
     return ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -181,7 +182,7 @@ def _scan_gitconfig(entry: Entry, options: ScanOptions, result: HostScan) -> Non
     environ = options.environ if options.from_home else {}
     found = find_global_gitconfig(options.source_root, environ)
     text = ""
-    mtime = 0.0
+    mtime = time.time()  # no host file: the filtered file is new now
     if found is not None:
         try:
             text = found.read_text(encoding="utf-8", errors="surrogateescape")
@@ -206,7 +207,7 @@ def _missing(entry: Entry, secret: bool, options: ScanOptions, result: HostScan)
                 "dir",
                 entry,
                 SECRET_DIR_MODE if secret else 0o755,
-                0.0,
+                time.time(),  # placeholders are new now
                 secret=secret,
                 placeholder=True,
             )
@@ -234,7 +235,7 @@ def _placeholder(
         "file",
         entry,
         mode,
-        0.0,
+        time.time(),  # placeholders are new now
         len(content),
         content=content,
         secret=secret or credential,

@@ -92,7 +92,7 @@ def make(
     items: list[Item] = []
     blocked: list[str] = []  # directories that cannot be created: nothing goes below them
     for candidate in _last_wins(scan.candidates):
-        in_the_way = _parent_in_the_way(candidate.path, state)
+        in_the_way = parent_in_the_way(candidate.path, state)
         if in_the_way or any(candidate.path.startswith(f"{prefix}/") for prefix in blocked):
             detail = f"the volume has a {in_the_way} where a parent directory must go"
             if not in_the_way:
@@ -206,7 +206,7 @@ def _placeholder(candidate: Candidate, current: VolumeFile | None) -> Item:
     return _item(candidate, UNCHANGED, "no source on the host; volume copy kept")
 
 
-def _parent_in_the_way(path: str, state: VolumeState) -> str:
+def parent_in_the_way(path: str, state: VolumeState) -> str:
     """The kind of a non-directory sitting where one of ``path``'s parents must be, if any."""
     parts = path.split("/")
     for end in range(1, len(parts)):

@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import tarfile
 from collections.abc import Iterator
+from dataclasses import replace as replace_item
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,7 +19,7 @@ from containai.archive import ArchiveIndex, IndexEntry
 from containai.excludes import Excludes
 from containai.hostscan import Candidate
 from containai.manifest import Entry
-from containai.plan import ADD, CONFLICT, DELETE, UNCHANGED, UPDATE, Item, Plan
+from containai.plan import ADD, CONFLICT, DELETE, UNCHANGED, UPDATE, Item, Plan, parent_in_the_way
 from containai.volumestate import META_DIR, VolumeFile, VolumeState
 
 ARCHIVE = Entry(
@@ -36,8 +37,11 @@ def make_plan(
 ) -> Plan:
     files = index.manifest.files if index.manifest else {}
     secret = {name for name, info in files.items() if info.secret}
+    digests = {entry.name: entry.sha256 for entry in index.entries if entry.sha256}
+    sizes = {entry.name: entry.size for entry in index.entries}
     items: list[Item] = []
-    kept: set[str] = set()
+    kept: dict[str, str] = {}  # archive path -> kind
+    blocked: list[str] = []  # where the volume keeps something the archive cannot go under
     for entry in index.entries:
         if entry.name == META_DIR or entry.name.startswith(f"{META_DIR}/"):
             continue  # containai's own bookkeeping (the manifest): never restored
@@ -46,11 +50,41 @@ def make_plan(
             items.append(Item(entry.name, "skip:excluded", _kind(entry), detail=rule))
             continue
         candidate = _candidate(entry, entry.name in secret)
-        items.append(_decide(candidate, entry.sha256, state.files.get(entry.name), replace))
-        kept.add(entry.name)
-    if replace:
-        items.extend(_removals(state, kept))
-    return Plan(volume, state.exists, items)
+        if candidate.same_as:
+            candidate = replace_item(candidate, size=sizes.get(candidate.same_as, 0))
+        in_the_way = "" if replace else parent_in_the_way(entry.name, state)
+        if in_the_way or any(entry.name.startswith(f"{b}/") for b in blocked):
+            items.append(_conflict(candidate, in_the_way))
+            continue
+        # A hard link's content is its target's: compare with that.
+        digest = digests.get(candidate.same_as) if candidate.same_as else entry.sha256
+        item = _decide(candidate, digest, state.files.get(entry.name), replace)
+        if item.action == CONFLICT:
+            blocked.append(entry.name)
+        items.append(item)
+        kept[entry.name] = candidate.kind
+    removals = _removals(state, kept) if replace else []
+    return Plan(volume, state.exists, _refresh_parents(items, removals) + removals)
+
+
+def _conflict(candidate: Candidate, in_the_way: str) -> Item:
+    detail = f"the volume has a {in_the_way} where a parent directory must go"
+    if not in_the_way:
+        detail = "a parent in the volume is kept (--replace replaces it)"
+    return Item(candidate.path, CONFLICT, candidate.kind, candidate.size, detail, "skip", candidate)
+
+
+def _refresh_parents(items: list[Item], removals: list[Item]) -> list[Item]:
+    """Writing or removing a path touches its directory's mtime: rewrite that directory's entry
+    too, so that a restore leaves every directory as the archive has it."""
+    changed = [item for item in items if item.writes] + removals
+    touched = {item.path.rpartition("/")[0] for item in changed}
+    return [
+        replace_item(item, action=UPDATE, detail="its contents change")
+        if item.path in touched and item.kind == "dir" and item.action == UNCHANGED
+        else item
+        for item in items
+    ]
 
 
 def _candidate(entry: IndexEntry, secret: bool) -> Candidate:
@@ -104,27 +138,30 @@ def _decide(
     if candidate.kind == "symlink":
         same = current.kind == "symlink" and current.linkname == candidate.linkname
         return item(UNCHANGED if same and current.uid == candidate.uid else UPDATE)
-    if candidate.same_as:
-        return item(UPDATE)  # cheap: a link to the file staged just before
     same = (
         current.kind == "file"
         and same_owner
         and current.size == candidate.size
-        and current.mtime == int(candidate.mtime)
+        and (candidate.same_as != "" or current.mtime == int(candidate.mtime))
         and current.sha256 == digest
     )
     return item(UNCHANGED if same else UPDATE)
 
 
-def _removals(state: VolumeState, kept: set[str]) -> list[Item]:
-    """The top-most volume paths the archive does not hold (their contents go with them)."""
+def _removals(state: VolumeState, kept: dict[str, str]) -> list[Item]:
+    """The top-most volume paths the archive does not hold (their contents go with them).
+
+    Nothing below a path the archive holds as a file or symlink: replacing that path removes
+    what was below it already.
+    """
     parents_of_kept = {p for name in kept for p in _ancestors(name)}
+    replaced = [f"{name}/" for name, kind in kept.items() if kind != "dir"]
     removals: list[Item] = []
     removed: list[str] = []
     for path in sorted(state.files):
         if path == META_DIR or path.startswith(f"{META_DIR}/"):
             continue
-        if path in kept or path in parents_of_kept:
+        if path in kept or path in parents_of_kept or path.startswith(tuple(replaced)):
             continue
         if any(path.startswith(f"{r}/") for r in removed):
             continue

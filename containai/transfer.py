@@ -108,13 +108,15 @@ def stream(
         name = f"{STAGING_DIR}/{number}"
         candidate = item.candidate
         assert candidate is not None
-        if candidate.same_as:  # a second name for a file staged just before
-            if candidate.same_as in staged:
-                staged[item.path] = staged[candidate.same_as]
-                fresh[item.path] = fresh[candidate.same_as]
+        if candidate.same_as:  # a second name for another file of the archive
+            linked = _hard_link_source(candidate.same_as, staged, fresh, state)
+            if linked is not None:
+                staged[item.path], fresh[item.path] = linked
+            else:
+                outcome.failures[item.path] = f"its hard-link target {candidate.same_as} is missing"
             continue
         try:
-            yield from _staged_file(name, candidate, owner.of(candidate), now, fresh, content)
+            yield from _staged_file(name, candidate, owner.of(candidate), fresh, content)
         except (OSError, ChangedWhileRead) as error:
             outcome.failures[item.path] = _why(error)
             continue
@@ -144,15 +146,26 @@ def stream(
     yield END_OF_ARCHIVE
 
 
+def _hard_link_source(
+    target: str, staged: dict[str, str], fresh: dict[str, Record], state: VolumeState
+) -> tuple[str, Record] | None:
+    """What a second name links to: the staged copy, or the unchanged file already in place."""
+    if target in staged:
+        return staged[target], fresh[target]
+    current = state.files.get(target)
+    if current is None or current.kind != "file" or current.sha256 is None:
+        return None
+    return target, Record(current.size, current.mtime, current.sha256)
+
+
 def _staged_file(
     name: str,
     candidate: Candidate,
     owner: Owner,
-    now: float,
     fresh: dict[str, Record],
     content: ContentSource,
 ) -> Iterator[bytes]:
-    mtime = candidate.mtime or now
+    mtime = candidate.mtime
     info = _file(name, candidate.mode, owner, mtime)
     with content.open(candidate) as (handle, size):
         info.size = size
@@ -194,7 +207,7 @@ def _directories(
     for path in sorted(explicit.keys() | implied.keys(), key=lambda p: (p.count("/"), p)):
         if path in explicit:
             found = explicit[path]
-            yield member(_dir(path, found.mode, owner.of(found), found.mtime or time.time()))
+            yield member(_dir(path, found.mode, owner.of(found), found.mtime))
             continue
         current = state.files.get(path)
         mode = implied[path]

@@ -33,7 +33,10 @@ def write_export(run: Run) -> None:
     with atomic_file(target) as out:
         summary = write_archive(helper.get(""), out, request, helper.read_file)
     for path, why in summary.skipped:
-        run.ui.info(f"skipped {path} ({why})")
+        if why.startswith("symlink"):
+            run.ui.warn(f"left out {path}: {why}")
+        else:
+            run.ui.info(f"skipped {path} ({why})")
     run.ui.note(
         f"exported {summary.files} files ({human_bytes(summary.bytes)}) from volume "
         f"{run.volume} to {target}"

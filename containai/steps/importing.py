@@ -102,10 +102,11 @@ def apply_plan(run: Run, content: transfer.ContentSource | None = None) -> None:
     assert run.helper is not None
     outcome = Outcome()
     owner = Owner(run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid"))
+    # Deletions first: the stream then rewrites the metadata of the directories they touched.
+    delete_planned(run, outcome)
     label = f"{run.command} {run.volume}"
     with metered(run.ui, run.plan.bytes_to_send(), label) as meter:
         run.helper.put(meter(transfer.stream(run.plan, run.state, owner, outcome, content)))
-    delete_planned(run, outcome)
     run.outcome = outcome
     if outcome.failures or run.plan.failed:
         run.exit_code = 1

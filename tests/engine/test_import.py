@@ -80,8 +80,9 @@ def volume_exists(client: Any, volume: str) -> bool:
 
 
 def helper_containers(client: Any, volume: str) -> list[Any]:
-    containers = client.containers.list(all=True, filters={"label": "containai.role=helper"})
-    return [c for c in containers if c.labels.get("containai.data-volume") == volume]
+    # The raw listing: the high-level one inspects each container and races with removals.
+    labels = ["containai.role=helper", f"containai.data-volume={volume}"]
+    return list(client.api.containers(all=True, filters={"label": labels}))
 
 
 def assert_private(files: dict[str, Node], path: str) -> None:
