@@ -77,4 +77,5 @@ class Run:
         """Connected on first use, so that commands needing no engine never wait for one."""
         if self._engine is None:
             self._engine = Engine.connect(timeout=self.settings.get_int("engine.timeout"))
+            self.stack.callback(self._engine.close)
         return self._engine

@@ -90,6 +90,10 @@ class Engine:
             ) from None
         return cls(client)
 
+    def close(self) -> None:
+        """Release the engine connections (the SDK keeps a pool of them)."""
+        self.client.close()
+
     # -- volumes ------------------------------------------------------------------------------
 
     def volume(self, name: str) -> VolumeInfo | None:
@@ -160,6 +164,8 @@ class Engine:
         err: Any,
     ) -> int:
         """Run a command, passing its output through as it comes; returns its exit code."""
+        from docker.utils.socket import STDERR, frames_iter
+
         with _api_errors("running a command in the container failed"):
             created = self.client.api.exec_create(
                 container_id,
@@ -170,15 +176,20 @@ class Engine:
                 stdout=True,
                 stderr=True,
             )
-            for stdout, stderr in self.client.api.exec_start(
-                created["Id"], stream=True, demux=True
-            ):
-                if stdout:
-                    out.write(stdout)
-                    out.flush()
-                if stderr:
-                    err.write(stderr)
-                    err.flush()
+            # The raw socket rather than stream=True: that one is never closed by the SDK.
+            connection = self.client.api.exec_start(created["Id"], socket=True)
+            try:
+                for stream, data in frames_iter(connection, tty=False):
+                    target = err if stream == STDERR else out
+                    target.write(data)
+                    target.flush()
+            finally:
+                # The SDK hands out a SocketIO over the request's socket: close the socket (it
+                # then really closes when its last SocketIO does), then the SocketIO.
+                raw = getattr(connection, "_sock", None)
+                if raw is not None:
+                    raw.close()
+                connection.close()
             code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
         return int(code if code is not None else 1)
 
@@ -214,10 +225,11 @@ class Engine:
             code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
         return int(code if code is not None else 1)
 
-    def mount_targets(self, container_id: str) -> list[str]:
+    def mount_sources(self, container_id: str) -> dict[str, str]:
+        """Mount destination in the container -> its source on the host (or volume name)."""
         with _api_errors("cannot inspect the container"):
             mounts = self.client.api.inspect_container(container_id).get("Mounts") or []
-        return [str(m.get("Destination", "")) for m in mounts]
+        return {str(m.get("Destination", "")): str(m.get("Source", "")) for m in mounts}
 
     def image_command(self, image: str) -> list[str]:
         """The image's own entrypoint + command (what it would run by default)."""

@@ -39,10 +39,17 @@ class Layer:
 class Settings:
     """The effective settings of one command, with the layer each value came from."""
 
-    def __init__(self, values: dict[str, Any], origins: dict[str, str], workspace: Path) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        origins: dict[str, str],
+        workspace: Path,
+        explicit_files: tuple[str, ...] = (),
+    ) -> None:
         self._values = values
         self.origins = origins
         self.workspace = workspace
+        self.explicit_files = explicit_files  # --config files: they outrank containai's state
 
     def get(self, key: str) -> Any:
         node: Any = self._values
@@ -111,7 +118,8 @@ def load(
         _set_leaf(values, key, value)
         origins[key] = "command line"
     _check_ranges(values, origins)
-    return Settings(values, origins, workspace)
+    explicit = (str(config_file.expanduser()),) if config_file is not None else ()
+    return Settings(values, origins, workspace, explicit)
 
 
 # Values whose type is not enough: (test, what is expected).

@@ -33,7 +33,15 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if (
             name.startswith("CONTAINAI_")
             or name.endswith("_FOR_DYNACONF")
-            or name in ("XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL")
+            or name
+            in (
+                "XDG_CONFIG_HOME",
+                "XDG_STATE_HOME",
+                "XDG_CACHE_HOME",
+                "GIT_CONFIG_GLOBAL",
+                "SSH_AUTH_SOCK",
+                "DOCKER_BUILDKIT",
+            )
         ):
             monkeypatch.delenv(name)
     work = tmp_path / "work"

@@ -192,6 +192,7 @@ def run_container(
                 f"not {run.volume}; use --fresh to recreate it"
             )
         if existing.state != "running":
+            _check_agent_socket(run, existing)
             engine.start(existing.id)
         container_id = existing.id
     else:
@@ -258,6 +259,8 @@ def ssh_agent_forwarding(run: Run) -> tuple[dict[str, dict[str, str]], dict[str,
     if not run.settings.get_bool("run.forward_ssh_agent"):
         return {}, {}
     socket_path = os.environ.get("SSH_AUTH_SOCK", "")
+    # Docker reads a relative bind source as a volume name: always mount the absolute path.
+    socket_path = os.path.abspath(socket_path) if socket_path else ""
     if not socket_path:
         run.ui.note("no SSH agent on this machine (SSH_AUTH_SOCK is unset): none forwarded")
         return {}, {}
@@ -279,12 +282,33 @@ def ssh_agent_forwarding(run: Run) -> tuple[dict[str, dict[str, str]], dict[str,
     return {socket_path: {"bind": AGENT_SOCKET, "mode": "rw"}}, {"SSH_AUTH_SOCK": AGENT_SOCKET}
 
 
+def _check_agent_socket(run: Run, container: ContainerInfo) -> None:
+    """A stopped container's forwarded SSH agent socket must still exist before it starts:
+    the engine would otherwise create a root-owned directory at that host path."""
+    source = run.engine.mount_sources(container.id).get(AGENT_SOCKET)
+    if source is None:
+        return
+    try:
+        alive = stat.S_ISSOCK(os.stat(source).st_mode)
+    except OSError:
+        alive = False
+    if not alive:
+        raise ContainAIError(
+            f"container {container.name} forwards the SSH agent socket {source}, which is gone "
+            f"(a new login starts a new agent); recreate it with 'cai run --fresh'"
+        )
+
+
 def reset_volume(run: Run) -> None:
     """`cai run --reset`: give the workspace a new, empty volume; the old one is kept."""
     if not run.options.reset:
         return
     if run.options.data_volume:
         raise UsageError("--reset and --data-volume cannot be used together")
+    origin = run.settings.origins.get("data_volume", "default")
+    if origin.startswith(("environment", *run.settings.explicit_files)):
+        # The new volume would be recorded below that setting and silently ignored later.
+        raise UsageError(f"--reset cannot override data_volume set by {origin}")
     old = run.volume
     new = volumes.validate_name(
         f"{volumes.derived_name(run.workspace)}-{time.strftime('%Y%m%d%H%M%S')}"
@@ -301,14 +325,17 @@ def reset_volume(run: Run) -> None:
 
 def shell_container(run: Run) -> None:
     """`cai shell`: a shell (or `-- CMD`) in the workspace's container, as the agent."""
+    if not run.options.command and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("cai shell needs a terminal, or a command after --")
     container = _target_container(run)
     if container.state != "running":
+        _check_agent_socket(run, container)
         run.ui.note(f"starting {container.name}")
         run.engine.start(container.id)
     settings = run.settings
     uid, gid = settings.get_int("agent.uid"), settings.get_int("agent.gid")
     environment = {"HOME": settings.get_str("agent.home")}
-    if any(m == AGENT_SOCKET for m in run.engine.mount_targets(container.id)):
+    if AGENT_SOCKET in run.engine.mount_sources(container.id):
         environment["SSH_AUTH_SOCK"] = AGENT_SOCKET
     user, workdir = f"{uid}:{gid}", settings.get_str("agent.workspace_mount")
     if run.options.command:
@@ -322,8 +349,6 @@ def shell_container(run: Run) -> None:
             err=sys.stderr.buffer,
         )
         return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("cai shell needs a terminal, or a command after --")
     run.exit_code = run.engine.exec_interactive(
         container.id, ["sh", "-l"], user=user, workdir=workdir, environment=environment
     )
