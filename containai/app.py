@@ -24,6 +24,8 @@ def run_workflow(
     flags: dict[str, Any] | None = None,
 ) -> int:
     """Load settings and the workflow (validating both), run it, and return the exit code."""
+    if workspace is None and options.container:
+        workspace = container_workspace(options.container)
     path = workspace_path(workspace)
     loaded = settings.load(path, config_file=Path(config) if config else None, flags=flags)
     user_dir = settings.user_config_dir()
@@ -39,6 +41,21 @@ def run_workflow(
     with run.stack:
         workflow.run(chosen, run)
     return run.exit_code
+
+
+def container_workspace(name: str) -> str | None:
+    """The host workspace of a containai container, so that its settings and manifests apply
+    (when that directory exists here; otherwise the current directory's are used)."""
+    from containai.engine import Engine
+    from containai.volumes import LABEL_WORKSPACE
+
+    engine = Engine.connect()
+    try:
+        found = engine.container(name)
+    finally:
+        engine.close()
+    label = found.labels.get(LABEL_WORKSPACE) if found else None
+    return label if label and Path(label).is_dir() else None
 
 
 def workspace_path(workspace: str | None) -> Path:

@@ -191,16 +191,20 @@ def run_container(
                 f"container {name} uses volume {existing.labels.get(volumes.LABEL_VOLUME)}, "
                 f"not {run.volume}; use --fresh to recreate it"
             )
+        syncs_before = _syncs_done(engine.logs(existing.id))
         if existing.state != "running":
             _check_agent_socket(run, existing)
             engine.start(existing.id)
+        else:
+            syncs_before -= 1  # already running: its last start-up sync is the one to report
         container_id = existing.id
     else:
         engine.ensure_image(image, "set run.image or pass --image")
         container_id = _create(run, name, image)
+        syncs_before = 0
         engine.start(container_id)
     if not (detach or run.options.detach):
-        _wait_for_sync(run, container_id)
+        _wait_for_sync(run, container_id, syncs_before)
     run.ui.note(f"container {name} is running (workspace {run.workspace}, volume {run.volume})")
     run.ui.line(name)
 
@@ -234,12 +238,22 @@ def _create(run: Run, name: str, image: str) -> str:
     )
 
 
-def _wait_for_sync(run: Run, container_id: str) -> None:
+_SYNC_DONE = "containai-sync: done"
+
+
+def _syncs_done(logs: str) -> int:
+    return logs.count(_SYNC_DONE)
+
+
+def _wait_for_sync(run: Run, container_id: str, syncs_before: int) -> None:
+    """Wait for this start's sync: the logs keep the lines of earlier starts."""
     deadline = time.monotonic() + run.settings.get_int("run.start_timeout")
     while time.monotonic() < deadline:
         logs = run.engine.logs(container_id)
-        if "containai-sync: done" in logs:
-            report = insync.parse(0, logs)
+        if _syncs_done(logs) > syncs_before:
+            # Only this start's lines: after the last "done" of the earlier starts.
+            this_start = logs.split(_SYNC_DONE)[syncs_before] if syncs_before else logs
+            report = insync.parse(0, this_start)
             if report.counts["failed"]:
                 run.ui.warn(f"the start-up sync failed for {report.counts['failed']} entries")
             return
