@@ -105,6 +105,7 @@ def _run(c: Context, name: str, **kwargs: Any) -> None:
         "no_secrets": "Skip secret files (tokens, keys); volume copies stay as they are.",
         "no_excludes": "Ignore exclude patterns (the *.priv.* rule stays on).",
         "replace": "With an archive: also remove volume files the archive does not hold.",
+        "reset": "Import into a new, empty data volume for the workspace (the old one is kept).",
     },
 )
 def import_(
@@ -118,6 +119,7 @@ def import_(
     no_secrets: bool = False,
     no_excludes: bool = False,
     replace: bool = False,
+    reset: bool = False,
     verbose: bool = False,
     json: bool = False,
 ) -> None:
@@ -140,6 +142,7 @@ def import_(
             container=container,
             hot_reload=bool(workspace or container),
             replace=replace,
+            reset=reset,
         ),
         workspace=workspace,
         config=config,

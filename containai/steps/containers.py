@@ -317,6 +317,11 @@ def reset_volume(run: Run) -> None:
     """`cai run --reset`: give the workspace a new, empty volume; the old one is kept."""
     if not run.options.reset:
         return
+    if run.container is not None:
+        raise UsageError(
+            f"--reset cannot change the volume of the running container {run.container.name}: "
+            "use 'cai run --reset' (it recreates the container)"
+        )
     if run.options.data_volume:
         raise UsageError("--reset and --data-volume cannot be used together")
     origin = run.settings.origins.get("data_volume", "default")
@@ -328,8 +333,11 @@ def reset_volume(run: Run) -> None:
         f"{volumes.derived_name(run.workspace)}-{time.strftime('%Y%m%d%H%M%S')}"
         f"{os.urandom(2).hex()}"
     )
-    state.record_volume(run.workspace, new)
     run.volume = new
+    if run.options.dry_run:
+        run.ui.note(f"would give workspace {run.workspace} the new volume {new} ({old} is kept)")
+        return
+    state.record_volume(run.workspace, new)
     run.ui.note(
         f"workspace {run.workspace} now uses the new volume {new}; the old volume {old} is kept "
         f"(back it up with 'cai export --data-volume {old}', remove it with "
