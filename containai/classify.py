@@ -7,13 +7,22 @@ from collections.abc import Iterable
 from pathspec import GitIgnoreSpec
 
 from containai.manifest import Entry
+from containai.settings import Settings
+
+
+def secret_patterns(settings: Settings) -> GitIgnoreSpec:
+    return GitIgnoreSpec.from_lines(settings.get_list("import.secret_patterns"))
 
 
 class SecretPaths:
-    def __init__(self, entries: Iterable[Entry], patterns: Iterable[str]) -> None:
-        self._files = {e.target for e in entries if e.secret and not e.is_dir}
+    """True for a volume path that is a secret file, lies in a secret directory, or matches
+    ``[import] secret_patterns`` (e.g. an SSH key inside an opted-in ~/.ssh)."""
+
+    def __init__(self, entries: Iterable[Entry], patterns: GitIgnoreSpec) -> None:
+        entries = list(entries)
+        self._files = frozenset(e.target for e in entries if e.secret and not e.is_dir)
         self._dirs = tuple(f"{e.target}/" for e in entries if e.secret and e.is_dir)
-        self._patterns = GitIgnoreSpec.from_lines(list(patterns))
+        self._patterns = patterns
 
     def __call__(self, path: str) -> bool:
         return (

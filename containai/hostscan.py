@@ -18,6 +18,7 @@ from typing import Literal
 
 from pathspec import GitIgnoreSpec
 
+from containai.classify import SecretPaths
 from containai.excludes import Excludes, Rule, under
 from containai.gitconfig import filter_gitconfig, find_global_gitconfig
 from containai.manifest import Entry
@@ -98,18 +99,10 @@ class ScanOptions:
 class _Rules:
     """What every path is checked against, derived once per scan."""
 
-    secret_files: frozenset[str]
-    secret_dirs: tuple[str, ...]
+    is_secret: SecretPaths
     credentials: frozenset[str]
     # (host path, volume path), longest host path first: where an absolute symlink lands.
     mapping: tuple[tuple[str, str], ...]
-
-    def is_secret(self, path: str, options: ScanOptions) -> bool:
-        return (
-            path in self.secret_files
-            or path.startswith(self.secret_dirs)
-            or bool(options.secret_patterns.match_file(path))
-        )
 
 
 def scan(entries: Iterable[Entry], options: ScanOptions) -> HostScan:
@@ -129,8 +122,7 @@ def _rules(entries: tuple[Entry, ...], options: ScanOptions) -> _Rules:
         with contextlib.suppress(OSError, RuntimeError):
             mapping.setdefault(os.path.realpath(host), entry.target)  # stow-style symlinks
     return _Rules(
-        secret_files=frozenset(e.target for e in entries if e.secret and not e.is_dir),
-        secret_dirs=tuple(f"{e.target}/" for e in entries if e.secret and e.is_dir),
+        is_secret=SecretPaths(entries, options.secret_patterns),
         credentials=frozenset(e.target for e in entries if e.credential),
         mapping=tuple(sorted(mapping.items(), key=lambda item: -len(item[0]))),
     )
@@ -138,7 +130,7 @@ def _rules(entries: tuple[Entry, ...], options: ScanOptions) -> _Rules:
 
 def _scan_entry(entry: Entry, options: ScanOptions, rules: _Rules, result: HostScan) -> None:
     path = entry.target
-    secret = entry.secret or rules.is_secret(path, options)
+    secret = entry.secret or rules.is_secret(path)
     if secret and not options.secrets:
         result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets"))
         return
@@ -335,7 +327,7 @@ def _scan_tree_file(
     if not stat.S_ISREG(info.st_mode):
         result.failures.append(Failure(_display(full, options), "not a regular file (skipped)"))
         return False
-    secret = secret_tree or rules.is_secret(path, options)
+    secret = secret_tree or rules.is_secret(path)
     if path in rules.credentials and options.from_home and path not in options.opted_in:
         # The credential entry itself provides the container's empty placeholder.
         result.skipped.append(

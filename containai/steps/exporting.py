@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from containai import archive, manifest
-from containai.classify import SecretPaths
+from containai.classify import SecretPaths, secret_patterns
 from containai.context import Run
 from containai.errors import ArchiveError, UsageError
 from containai.excludes import Excludes, Rule
@@ -26,7 +26,7 @@ def write_export(run: Run) -> None:
         labels=run.volume_labels,
         excludes=_excludes(run),
         include_secrets=run.options.secrets,
-        is_secret=SecretPaths(loaded.entries, run.settings.get_list("import.secret_patterns")),
+        is_secret=SecretPaths(loaded.entries, secret_patterns(run.settings)),
         compression_level=run.settings.get_int("export.compression_level"),
     )
     helper = run.helper

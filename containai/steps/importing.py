@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pathspec import GitIgnoreSpec
-
 from containai import additional_paths, manifest, plan, render, transfer, volumestate
+from containai.classify import secret_patterns
 from containai.context import Run
 from containai.errors import ConfigError
 from containai.excludes import Excludes, Rule, under
@@ -48,7 +47,7 @@ def scan_host(run: Run) -> None:
         secrets=run.options.secrets,
         excludes=_excludes(run),
         private=private_rules(run, entries),
-        secret_patterns=GitIgnoreSpec.from_lines(settings.get_list("import.secret_patterns")),
+        secret_patterns=secret_patterns(settings),
         opted_in=extra.opted_in,
         safe_directory=settings.get_str("agent.workspace_mount"),
         environ=os.environ,
