@@ -139,18 +139,17 @@ class Engine:
         self, container_id: str, command: list[str], *, user: str, environment: dict[str, str]
     ) -> tuple[int, str]:
         """Run a command in a running container; returns its exit code and combined output."""
-        with _api_errors("running a command in the container failed"):
-            created = self.client.api.exec_create(
-                container_id,
-                command,
-                user=user,
-                environment=environment,
-                stdout=True,
-                stderr=True,
-            )
-            output = self.client.api.exec_start(created["Id"])
-            code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
-        return int(code if code is not None else 1), output.decode(errors="replace")
+        output = io.BytesIO()
+        code = self.exec_stream(
+            container_id,
+            command,
+            user=user,
+            workdir="",
+            environment=environment,
+            out=output,
+            err=output,
+        )
+        return code, output.getvalue().decode(errors="replace")
 
     def exec_stream(
         self,
@@ -167,30 +166,13 @@ class Engine:
         from docker.utils.socket import STDERR, frames_iter
 
         with _api_errors("running a command in the container failed"):
-            created = self.client.api.exec_create(
-                container_id,
-                command,
-                user=user,
-                workdir=workdir,
-                environment=environment,
-                stdout=True,
-                stderr=True,
-            )
-            # The raw socket rather than stream=True: that one is never closed by the SDK.
-            connection = self.client.api.exec_start(created["Id"], socket=True)
-            try:
+            exec_id = self._exec_create(container_id, command, user, workdir, environment)
+            with _hijacked(self.client.api.exec_start(exec_id, socket=True)) as connection:
                 for stream, data in frames_iter(connection, tty=False):
                     target = err if stream == STDERR else out
                     target.write(data)
                     target.flush()
-            finally:
-                # The SDK hands out a SocketIO over the request's socket: close the socket (it
-                # then really closes when its last SocketIO does), then the SocketIO.
-                raw = getattr(connection, "_sock", None)
-                if raw is not None:
-                    raw.close()
-                connection.close()
-            code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
+            code = self.client.api.exec_inspect(exec_id)["ExitCode"]
         return int(code if code is not None else 1)
 
     def exec_interactive(
@@ -205,25 +187,38 @@ class Engine:
         """An interactive session on this terminal (raw mode, resized to fit)."""
         from containai.terminal import relay
 
+        api = self.client.api
         with _api_errors("starting the shell failed"):
-            created = self.client.api.exec_create(
-                container_id,
-                command,
-                user=user,
-                workdir=workdir,
-                environment=environment,
-                stdin=True,
-                tty=True,
+            exec_id = self._exec_create(
+                container_id, command, user, workdir, environment, interactive=True
             )
-            connection = self.client.api.exec_start(created["Id"], tty=True, socket=True)
-            relay(
-                connection,
-                lambda rows, cols: self.client.api.exec_resize(
-                    created["Id"], height=rows, width=cols
-                ),
-            )
-            code = self.client.api.exec_inspect(created["Id"])["ExitCode"]
+            with _hijacked(api.exec_start(exec_id, tty=True, socket=True)) as connection:
+                relay(connection, lambda rows, cols: api.exec_resize(exec_id, rows, cols))
+            code = api.exec_inspect(exec_id)["ExitCode"]
         return int(code if code is not None else 1)
+
+    def _exec_create(
+        self,
+        container_id: str,
+        command: list[str],
+        user: str,
+        workdir: str,
+        environment: dict[str, str],
+        *,
+        interactive: bool = False,
+    ) -> str:
+        created = self.client.api.exec_create(
+            container_id,
+            command,
+            user=user,
+            workdir=workdir or None,
+            environment=environment,
+            stdout=True,
+            stderr=True,
+            stdin=interactive,
+            tty=interactive,
+        )
+        return str(created["Id"])
 
     def mount_sources(self, container_id: str) -> dict[str, str]:
         """Mount destination in the container -> its source on the host (or volume name)."""
@@ -455,6 +450,19 @@ def _api_errors(what: str) -> Iterator[None]:
         raise EngineError(
             f"{what}: lost the Docker engine at {endpoint()}: {_reason(error)}"
         ) from None
+
+
+@contextlib.contextmanager
+def _hijacked(connection: Any) -> Iterator[Any]:
+    """An exec's raw connection, really closed afterwards: the SDK hands out a SocketIO over
+    the request's socket, and closing only the SocketIO leaves the socket open."""
+    try:
+        yield connection
+    finally:
+        raw = getattr(connection, "_sock", None)
+        if raw is not None:
+            raw.close()  # really closes once its last SocketIO is closed, just below
+        connection.close()
 
 
 def _inspect(call: Any, what: str, name: str) -> dict[str, Any] | None:
