@@ -46,7 +46,7 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, OSError) as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
         raise ConfigError(f"{path}: cannot read containai's state: {error}") from None
     workspaces = data.get("workspace", {})
     return {k: dict(v) for k, v in workspaces.items() if isinstance(v, dict)}
