@@ -127,7 +127,7 @@ def _oneline(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class ManifestFile:
     """What the exporter recorded about one regular file."""
 
@@ -171,7 +171,9 @@ class ExportManifest:
                 for name, f in self.files.items()
             },
         }
-        return (json.dumps(document, sort_keys=True, indent=1) + "\n").encode("ascii")
+        # Compact: only then does json use its C encoder (this runs once per file in a volume).
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        return (text + "\n").encode("ascii")
 
     @classmethod
     def from_json(cls, data: bytes) -> ExportManifest:
@@ -195,7 +197,7 @@ class ExportManifest:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class IndexEntry:
     """One member as restore needs it; `sha256` is set for regular files only."""
 

@@ -28,7 +28,7 @@ SECRET_FILE_MODE = 0o600
 SECRET_DIR_MODE = 0o700
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class Candidate:
     """A path the volume should hold, as the host sees it."""
 
@@ -50,7 +50,7 @@ class Candidate:
     sha256: str | None = None  # content checked earlier; the bytes sent must still match it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class Skipped:
     path: str
     action: str  # skip:secret, skip:credential, skip:excluded, skip:missing
@@ -63,7 +63,7 @@ class Skipped:
         return self.kind or self.entry.kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class Failure:
     path: str
     reason: str

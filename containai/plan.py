@@ -30,7 +30,7 @@ PLACEHOLDER_DIGESTS = frozenset(hashlib.sha256(data).hexdigest() for data in (b"
 WRITES = frozenset({ADD, UPDATE, PLACEHOLDER})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class Item:
     path: str
     action: str

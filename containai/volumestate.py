@@ -20,7 +20,7 @@ BACKUP_DIR = f"{META_DIR}/backups"
 STATE_FORMAT = "containai-state"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class Record:
     """What containai wrote at a path: enough to tell later whether someone changed it."""
 
@@ -36,7 +36,7 @@ class Record:
         return cls(int(data["size"]), int(data["mtime"]), str(data["sha256"]))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per file: keep them small
 class VolumeFile:
     kind: str  # file, dir, symlink, other
     size: int = 0
@@ -163,4 +163,5 @@ def encode_records(records: dict[str, Record]) -> bytes:
         "version": 1,
         "files": {path: records[path].to_json() for path in sorted(records)},
     }
-    return json.dumps(body, indent=1, sort_keys=True).encode() + b"\n"
+    # Compact: only then does json use its C encoder (a record per file in the volume).
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode() + b"\n"

@@ -99,16 +99,23 @@ def apply_plan(run: Run, content: transfer.ContentSource | None = None) -> None:
     if run.helper is None:
         open_volume(run, create=True)
     assert run.helper is not None
-    outcome = Outcome()
-    owner = Owner(run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid"))
-    # Deletions first: the stream then rewrites the metadata of the directories they touched.
-    delete_planned(run, outcome)
-    label = f"{run.command} {run.volume}"
-    with metered(run.ui, run.plan.bytes_to_send(), label) as meter:
-        run.helper.put(meter(transfer.stream(run.plan, run.state, owner, outcome, content)))
-    run.outcome = outcome
+    outcome = run.outcome = Outcome()
+    if _changes_anything(run.plan, run.state):
+        owner = Owner(run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid"))
+        # Deletions first: the stream then rewrites the metadata of the directories they touch.
+        delete_planned(run, outcome)
+        label = f"{run.command} {run.volume}"
+        with metered(run.ui, run.plan.bytes_to_send(), label) as meter:
+            run.helper.put(meter(transfer.stream(run.plan, run.state, owner, outcome, content)))
     if outcome.failures or run.plan.failed:
         run.exit_code = 1
+
+
+def _changes_anything(current: plan.Plan, state: volumestate.VolumeState) -> bool:
+    """False for a no-op: nothing to write or delete, and the record already says it all."""
+    if any(item.writes or item.action == plan.DELETE for item in current.items):
+        return True
+    return transfer.records_after(current, state) != state.record
 
 
 def report_import(run: Run) -> None:

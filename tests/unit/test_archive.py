@@ -803,11 +803,11 @@ def test_manifest_round_trips() -> None:
     assert ExportManifest.from_json(manifest.to_json()) == manifest
 
 
-def test_manifest_json_is_sorted_with_indent_one() -> None:
+def test_manifest_json_is_sorted_and_compact() -> None:
     data = manifest_doc({"z": b"z", "a": b"a"}).to_json()
     document = json.loads(data)
 
-    assert data.decode() == json.dumps(document, sort_keys=True, indent=1) + "\n"
+    assert data.decode() == json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
     assert document["format"] == FORMAT
     assert document["format_version"] == FORMAT_VERSION
     assert document["volume"] == {"name": "containai-data", "labels": {"app": "containai"}}
