@@ -191,8 +191,14 @@ def _decide_file(
 def _same_as_record(candidate: Candidate, record: Record, host_digest: HostDigest) -> bool:
     if candidate.size != record.size:
         return False
-    if candidate.content is None and int(candidate.mtime) == record.mtime:
-        return True
+    if candidate.content is None:
+        quick = (
+            candidate.mtime == record.source_mtime
+            if record.source_mtime is not None
+            else int(candidate.mtime) == record.mtime  # a record written before source_mtime
+        )
+        if quick:
+            return True
     return host_digest(candidate) == record.sha256
 
 

@@ -173,7 +173,8 @@ def _staged_file(
         def done(digest: str) -> None:
             if candidate.sha256 is not None and digest != candidate.sha256:
                 raise ChangedWhileRead("changed since it was checked (sha256 differs)")
-            fresh[candidate.path] = Record(size, int(mtime), digest)
+            source_mtime = candidate.mtime if candidate.source is not None else None
+            fresh[candidate.path] = Record(size, int(mtime), digest, source_mtime)
 
         yield from file_member(info, handle, done)
 

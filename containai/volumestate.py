@@ -27,13 +27,25 @@ class Record:
     size: int
     mtime: int  # whole seconds: the engine's archive API drops sub-second precision
     sha256: str
+    # The host file's own mtime, at full precision: a file saved again within the same second
+    # (same size) must not pass the host-side quick check.
+    source_mtime: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"size": self.size, "mtime": self.mtime, "sha256": self.sha256}
+        data: dict[str, Any] = {"size": self.size, "mtime": self.mtime, "sha256": self.sha256}
+        if self.source_mtime is not None:
+            data["source_mtime"] = self.source_mtime
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
-        return cls(int(data["size"]), int(data["mtime"]), str(data["sha256"]))
+        source = data.get("source_mtime")
+        return cls(
+            int(data["size"]),
+            int(data["mtime"]),
+            str(data["sha256"]),
+            float(source) if source is not None else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)  # one per file: keep them small
