@@ -7,6 +7,7 @@ become containai errors with one-line messages.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import tarfile
@@ -274,29 +275,34 @@ class Engine:
     @contextlib.contextmanager
     def helper(self, volume: str, spec: HelperSpec, *, read_only: bool = False) -> Iterator[Helper]:
         """A created, never-started container with ``volume`` at ``spec.mount``; always removed."""
-        self._ensure_helper_image(spec)
+        image = self._ensure_helper_image(spec)
         name = f"containai-helper-{uuid.uuid4().hex[:12]}"
-        with _api_errors("cannot create the helper container"):
-            container = self.client.api.create_container(
-                image=spec.image,
-                command=spec.command,
-                name=name,
-                labels=spec.labels,
-                network_disabled=True,
-                user=spec.user,
-                host_config=self.client.api.create_host_config(
-                    binds={volume: {"bind": spec.mount, "mode": "ro" if read_only else "rw"}},
-                    network_mode=spec.network_mode,
-                    privileged=False,
-                    cap_drop=["ALL"],
-                    security_opt=["no-new-privileges"],
-                ),
-            )
+        helper = Helper(self.client, name, spec.mount)
         try:
-            yield Helper(self.client, container["Id"], spec.mount)
+            with _api_errors("cannot create the helper container"):
+                self.client.api.create_container(
+                    image=image,
+                    command=spec.command,
+                    name=name,
+                    labels=spec.labels,
+                    network_disabled=True,
+                    user=spec.user,
+                    host_config=self.client.api.create_host_config(
+                        binds={volume: {"bind": spec.mount, "mode": "ro" if read_only else "rw"}},
+                        network_mode=spec.network_mode,
+                        privileged=False,
+                        cap_drop=["ALL"],
+                        security_opt=["no-new-privileges"],
+                    ),
+                )
+            yield helper
         finally:
+            # Open archive streams first: the engine will not remove a container while it is
+            # still streaming from it. Removal goes by name, so an interrupt that struck while
+            # the container was being created cannot leave it behind.
+            helper.close()
             with contextlib.suppress(Exception):
-                self.client.api.remove_container(container["Id"], force=True, v=False)
+                self.client.api.remove_container(name, force=True, v=False)
 
     def run_in_volume(
         self, volume: str, image: str, command: list[str], *, mount: str = "/data"
@@ -361,28 +367,32 @@ class Engine:
                 f"({_reason(error)}){advice}"
             ) from None
 
-    def _ensure_helper_image(self, spec: HelperSpec) -> None:
+    def _ensure_helper_image(self, spec: HelperSpec) -> str:
+        """The helper image for ``spec``, generated here if absent. Its tag is a hash of its
+        content, so a change of owner or mode never reuses an image made for another."""
         import docker.errors
 
+        content = _mount_point_tar(spec)
+        tag = hashlib.sha256(content).hexdigest()[:16]
+        image = f"{spec.image}:{tag}"
         try:
-            self.client.api.inspect_image(spec.image)
-            return
+            self.client.api.inspect_image(image)
+            return image
         except docker.errors.ImageNotFound:
             pass
-        repository, _, tag = spec.image.rpartition(":")
         with _api_errors("cannot create the helper image"):
-            self.client.api.import_image_from_data(
-                _mount_point_tar(spec), repository=repository, tag=tag
-            )
+            self.client.api.import_image_from_data(content, repository=spec.image, tag=tag)
+        return image
 
 
 class Helper:
     """File transfer into and out of a volume through a helper container's archive API."""
 
-    def __init__(self, client: Any, container_id: str, mount: str) -> None:
+    def __init__(self, client: Any, container: str, mount: str) -> None:
         self._client = client
-        self.id = container_id
+        self.id = container  # its name: valid for the engine from the moment it exists
         self.mount = mount
+        self._responses: list[Any] = []
 
     def put(self, stream: Iterable[bytes]) -> None:
         """Unpack a tar stream at the volume root (the engine applies it entry by entry)."""
@@ -401,11 +411,32 @@ class Helper:
         raise EngineError(f"{path} is not a regular file in the volume")
 
     def get(self, path: str = "") -> Iterator[bytes]:
-        """The tar stream of ``path`` (relative to the volume root), names under its basename."""
+        """The tar stream of ``path`` (relative to the volume root), names under its basename.
+
+        The request is made through the SDK's session (rather than ``get_archive``) so that its
+        response can be closed when the helper goes: an abandoned stream would otherwise keep
+        the engine from removing the container.
+        """
+        import docker.errors
+        import requests
+
+        api = self._client.api
         full = f"{self.mount}/{path}".rstrip("/")
+        url = f"{api.base_url}/v{api.api_version}/containers/{self.id}/archive"
         with _api_errors("reading the volume failed"):
-            stream, _stat = self._client.api.get_archive(self.id, full, chunk_size=_CHUNK)
-        return _guarded(stream)
+            response = api.get(url, params={"path": full}, stream=True, timeout=None)
+            self._responses.append(response)
+            try:
+                response.raise_for_status()
+            except requests.exceptions.HTTPError as error:
+                raise docker.errors.create_api_error_from_http_exception(error) from None
+        return _guarded(response.iter_content(_CHUNK))
+
+    def close(self) -> None:
+        for response in self._responses:
+            with contextlib.suppress(Exception):
+                response.close()
+        self._responses.clear()
 
 
 def _guarded(stream: Iterator[bytes]) -> Iterator[bytes]:

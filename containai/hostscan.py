@@ -304,7 +304,7 @@ def _scan_tree_file(
     rules: _Rules,
     result: HostScan,
 ) -> bool:
-    """Describe one file of a directory entry; True when it is a secret that will be sent."""
+    """Describe one file of a directory entry; True when it is a secret (sent or not)."""
     try:
         info = full.lstat()
     except OSError as error:
@@ -328,6 +328,7 @@ def _scan_tree_file(
         result.failures.append(Failure(_display(full, options), "not a regular file (skipped)"))
         return False
     secret = secret_tree or rules.is_secret(path)
+    # A skipped secret still makes its directory private: the volume may hold a copy already.
     if path in rules.credentials and options.from_home and path not in options.opted_in:
         # The credential entry itself provides the container's empty placeholder.
         result.skipped.append(
@@ -335,10 +336,10 @@ def _scan_tree_file(
                 path, "skip:credential", entry, "credentials are never copied from $HOME", "file"
             )
         )
-        return False
+        return True
     if secret and not options.secrets:
         result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets", "file"))
-        return False
+        return True
     result.candidates.append(_file(entry, path, full, info, secret))
     return secret
 

@@ -100,6 +100,9 @@ def stream(
     now = time.time()
     writes = [item for item in plan.items if item.writes and item.candidate is not None]
     yield member(_dir(META_DIR, 0o755, owner, now))
+    # A file where the staging tree is makes the engine remove what an interrupted run left
+    # there (a full volume must not stay full of it); the directory entry then starts afresh.
+    yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
     yield member(_dir(STAGING_DIR, 0o700, owner, now))
 
     staged: dict[str, str] = {}  # final path -> staging name
@@ -124,7 +127,10 @@ def stream(
         outcome.files_sent += 1
         outcome.bytes_sent += fresh[item.path].size
 
-    yield from bytes_member(_file(JOURNAL_FILE, 0o600, owner, now), encode_records(fresh))
+    # The journal: what this run is about to put in place, and what an interrupted earlier run
+    # did put in place (its journal was just cleared with the staging tree).
+    journal = {**_adopted_journal(state), **fresh}
+    yield from bytes_member(_file(JOURNAL_FILE, 0o600, owner, now), encode_records(journal))
 
     yield from _directories(plan, state, staged, owner)
     backup_root = f"{BACKUP_DIR}/{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}"
@@ -247,6 +253,16 @@ def _final(item: Item, staged: dict[str, str], default_owner: Owner) -> Iterator
         yield member(info)
 
 
+def _adopted_journal(state: VolumeState) -> dict[str, Record]:
+    """Files an interrupted run put in place: ours too, if they are still as it left them."""
+    adopted = {}
+    for path, record in state.journal.items():
+        current = state.files.get(path)
+        if current is not None and current.matches(record):
+            adopted[path] = record
+    return adopted
+
+
 def records_after(plan: Plan, state: VolumeState) -> dict[str, Record]:
     """The record a run would write if it sent nothing (to tell whether it must write at all)."""
     return _new_records(plan, state, {}, {})
@@ -255,12 +271,7 @@ def records_after(plan: Plan, state: VolumeState) -> dict[str, Record]:
 def _new_records(
     plan: Plan, state: VolumeState, fresh: dict[str, Record], staged: dict[str, str]
 ) -> dict[str, Record]:
-    records = dict(state.record)
-    # Files an interrupted run put in place are ours too, if they are still as it left them.
-    for path, record in state.journal.items():
-        current = state.files.get(path)
-        if current is not None and current.matches(record):
-            records[path] = record
+    records = {**state.record, **_adopted_journal(state)}
     for item in plan.items:
         current = state.files.get(item.path)
         if item.path in staged:
