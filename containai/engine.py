@@ -424,7 +424,15 @@ class Helper:
         full = f"{self.mount}/{path}".rstrip("/")
         url = f"{api.base_url}/v{api.api_version}/containers/{self.id}/archive"
         with _api_errors("reading the volume failed"):
-            response = api.get(url, params={"path": full}, stream=True, timeout=None)
+            # identity: the SDK's own get_archive asks the same; the engine would otherwise
+            # gzip the whole volume for a reader on the same machine.
+            response = api.get(
+                url,
+                params={"path": full},
+                headers={"Accept-Encoding": "identity"},
+                stream=True,
+                timeout=None,
+            )
             self._responses.append(response)
             try:
                 response.raise_for_status()

@@ -34,6 +34,7 @@ from containai.plan import CONFLICT, Item, Plan
 from containai.tarstream import END_OF_ARCHIVE, ChangedWhileRead, bytes_member, file_member, member
 from containai.volumestate import (
     BACKUP_DIR,
+    CARRIED_FILE,
     JOURNAL_FILE,
     META_DIR,
     STAGING_DIR,
@@ -104,6 +105,11 @@ def stream(
     # there (a full volume must not stay full of it); the directory entry then starts afresh.
     yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
     yield member(_dir(STAGING_DIR, 0o700, owner, now))
+    # That run's journal goes first into the new one: if this run is cut short too, the next
+    # still knows those files are containai's.
+    adopted = _adopted_journal(state)
+    if adopted:
+        yield from bytes_member(_file(CARRIED_FILE, 0o600, owner, now), encode_records(adopted))
 
     staged: dict[str, str] = {}  # final path -> staging name
     fresh: dict[str, Record] = {}
@@ -129,7 +135,7 @@ def stream(
 
     # The journal: what this run is about to put in place, and what an interrupted earlier run
     # did put in place (its journal was just cleared with the staging tree).
-    journal = {**_adopted_journal(state), **fresh}
+    journal = {**adopted, **fresh}
     yield from bytes_member(_file(JOURNAL_FILE, 0o600, owner, now), encode_records(journal))
 
     yield from _directories(plan, state, staged, owner)

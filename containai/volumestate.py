@@ -16,6 +16,10 @@ META_DIR = ".containai"
 STATE_FILE = f"{META_DIR}/state.json"
 STAGING_DIR = f"{META_DIR}/staging"
 JOURNAL_FILE = f"{STAGING_DIR}/journal.json"
+# What an earlier interrupted run had put in place, carried over by the next run before it
+# stages anything (its own staging tree replaced the one that held the old journal).
+CARRIED_FILE = f"{STAGING_DIR}/carried.json"
+_JOURNALS = (JOURNAL_FILE, CARRIED_FILE)
 BACKUP_DIR = f"{META_DIR}/backups"
 STATE_FORMAT = "containai-state"
 
@@ -87,7 +91,7 @@ def empty() -> VolumeState:
 def read(stream: Iterable[bytes], *, hash_paths: set[str]) -> VolumeState:
     """Parse the volume's tar stream (names start with the mount point's basename)."""
     state = VolumeState(exists=True)
-    hashes: dict[str, str] = {}
+    kept = (STATE_FILE, *_JOURNALS)
     with open_stream(stream) as tar:
         for info in tar:
             path = _volume_path(info.name)
@@ -95,14 +99,12 @@ def read(stream: Iterable[bytes], *, hash_paths: set[str]) -> VolumeState:
                 continue
             if info.isreg():
                 digest = None
-                if path in hash_paths or path in (STATE_FILE, JOURNAL_FILE):
-                    data = _read_member(tar, info, keep=path in (STATE_FILE, JOURNAL_FILE))
-                    digest = data[0]
-                    hashes[path] = digest
+                if path in hash_paths or path in kept:
+                    digest, data = _read_member(tar, info, keep=path in kept)
                     if path == STATE_FILE:
-                        state.record = _records(data[1])
-                    elif path == JOURNAL_FILE:
-                        state.journal = _records(data[1])
+                        state.record = _records(data)
+                    elif path in _JOURNALS:
+                        state.journal.update(_records(data))
                 state.files[path] = _file(info, "file", digest)
             elif info.islnk():
                 # The engine stores the second name of a shared inode as a hard link.
