@@ -3,6 +3,8 @@
 The engine unpacks a put_archive stream entry by entry, truncating a file in place if the stream
 stops mid-file. So file content never goes to its final name directly:
 
+0. the staging tree an interrupted run left is replaced by a fresh one (see 5), after the
+   journal of that run was read; what it lists and is still in place is carried over first;
 1. every new file is written under ``.containai/staging/`` (a stopped run tears only these);
 2. a journal of what is about to change is staged beside them;
 3. each final path becomes a hard link to its staged file. The engine replaces an existing
@@ -12,8 +14,8 @@ stops mid-file. So file content never goes to its final name directly:
 5. a plain file is written where ``.containai/staging`` was: the engine removes a directory that
    an archive entry replaces, which deletes the staging tree and its journal in one step.
 
-An interrupted run leaves the staging tree and journal behind; the next run reads the journal to
-tell its files from changes made in the container, and converges.
+An interrupted run leaves the staging tree and journals behind; the next run reads them to tell
+its files from changes made in the container, and converges.
 """
 
 from __future__ import annotations
