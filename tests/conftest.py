@@ -177,3 +177,25 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_bytes(content)
         else:
             path.write_text(content)
+
+
+def containers_created(client: Any, volume: str, start: int, end: int) -> set[str]:
+    """Ids of containers created for ``volume`` (by label) between two times, from the events."""
+    events = client.events(
+        since=start,
+        until=end,
+        decode=True,
+        filters={
+            "type": "container",
+            "event": "create",
+            "label": f"containai.data-volume={volume}",
+        },
+    )
+    return {event["id"] for event in events}
+
+
+def helper_containers(client: Any, volume: str) -> list[Any]:
+    """The helper containers of ``volume``, from the raw listing (the high-level one inspects
+    each container and races with another process removing one)."""
+    labels = ["containai.role=helper", f"containai.data-volume={volume}"]
+    return list(client.api.containers(all=True, filters={"label": labels}))

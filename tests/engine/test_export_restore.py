@@ -23,7 +23,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_IMAGE, Node, read_volume, volume_checksum, write_files
+from tests.conftest import (
+    TEST_IMAGE,
+    Node,
+    containers_created,
+    read_volume,
+    volume_checksum,
+    write_files,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -148,20 +155,6 @@ def one_line(text: str) -> str:
     assert len(lines) == 1, text
     assert "Traceback" not in text
     return lines[0]
-
-
-def containers_created(client: Any, volume: str, start: int, end: int) -> set[str]:
-    events = client.events(
-        since=start,
-        until=end,
-        decode=True,
-        filters={
-            "type": "container",
-            "event": "create",
-            "label": f"containai.data-volume={volume}",
-        },
-    )
-    return {event["id"] for event in events}
 
 
 def containers_started(client: Any, ids: set[str], start: int, end: int) -> set[str]:

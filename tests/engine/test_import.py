@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_IMAGE, Node, read_volume, volume_checksum, write_files
+from tests.conftest import (
+    TEST_IMAGE,
+    Node,
+    containers_created,
+    helper_containers,
+    read_volume,
+    volume_checksum,
+    write_files,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -77,12 +85,6 @@ def run_in_volume(client: Any, volume: str, script: str) -> None:
 
 def volume_exists(client: Any, volume: str) -> bool:
     return any(v.name == volume for v in client.volumes.list(filters={"name": volume}))
-
-
-def helper_containers(client: Any, volume: str) -> list[Any]:
-    # The raw listing: the high-level one inspects each container and races with removals.
-    labels = ["containai.role=helper", f"containai.data-volume={volume}"]
-    return list(client.api.containers(all=True, filters={"label": labels}))
 
 
 def assert_private(files: dict[str, Node], path: str) -> None:
@@ -947,17 +949,8 @@ def test_each_import_creates_at_most_one_helper_and_leaves_none(
         result = cai("import", "--data-volume", volume, *args)
         end = int(time.time()) + 1
         assert result.code == 0, result.err
-        events = docker_client.events(
-            since=start,
-            until=end,
-            decode=True,
-            filters={
-                "type": "container",
-                "event": "create",
-                "label": f"containai.data-volume={volume}",
-            },
-        )
-        created = {event["id"] for event in events} - seen  # the window may overlap the last run
+        # The window may overlap the last run's.
+        created = containers_created(docker_client, volume, start, end) - seen
         seen |= created
         assert len(created) == 1, (args, created)
         assert helper_containers(docker_client, volume) == []
