@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import tarfile
+import time
 import tomllib
 import uuid
 from collections.abc import Iterable, Iterator
@@ -303,6 +304,21 @@ class Engine:
             helper.close()
             with contextlib.suppress(Exception):
                 self.client.api.remove_container(name, force=True, v=False)
+
+    def remove_stale_helpers(self, volume: str, *, older_than: float = 3600) -> int:
+        """Remove never-started helpers of ``volume`` left by killed commands (a SIGKILL leaves
+        no chance to clean up). Only old ones: a younger one may belong to a running command."""
+        labels = ["containai.role=helper", f"containai.data-volume={volume}"]
+        with _api_errors("cannot list containers"):
+            found = self.client.api.containers(all=True, filters={"label": labels})
+        cutoff = time.time() - older_than
+        removed = 0
+        for item in found:
+            if item.get("State") == "created" and item.get("Created", cutoff) < cutoff:
+                with contextlib.suppress(Exception):
+                    self.client.api.remove_container(item["Id"], force=True)
+                    removed += 1
+        return removed
 
     def run_in_volume(
         self, volume: str, image: str, command: list[str], *, mount: str = "/data"

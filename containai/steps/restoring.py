@@ -38,6 +38,7 @@ def open_restore_volume(run: Run) -> None:
         labels.update(volumes.labels_for(run.workspace))
         info = engine.create_volume(run.volume, labels)
     run.volume_labels = info.labels
+    engine.remove_stale_helpers(run.volume)
     run.helper = run.stack.enter_context(engine.helper(run.volume, helper_spec(run)))
 
 

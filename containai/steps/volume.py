@@ -62,6 +62,8 @@ def open_volume(
     if info is None:
         return
     run.volume_labels = info.labels
+    if run.engine.remove_stale_helpers(run.volume):
+        run.ui.info(f"removed helper containers that killed commands left on {run.volume}")
     helper = run.engine.helper(run.volume, helper_spec(run), read_only=read_only)
     run.helper = run.stack.enter_context(helper)
 
