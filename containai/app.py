@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from containai import settings, workflow
 from containai.context import Options, Run
@@ -21,13 +20,12 @@ def run_workflow(
     config: str | None,
     verbose: bool = False,
     json_output: bool = False,
-    flags: dict[str, Any] | None = None,
 ) -> int:
     """Load settings and the workflow (validating both), run it, and return the exit code."""
     if workspace is None and options.container:
         workspace = container_workspace(options.container)
     path = workspace_path(workspace)
-    loaded = settings.load(path, config_file=Path(config) if config else None, flags=flags)
+    loaded = settings.load(path, config_file=Path(config) if config else None)
     user_dir = settings.user_config_dir()
     chosen = workflow.load(name, workflow.search_path(path, user_dir), REGISTRY)
     run = Run(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from containai import archive, restore, volumes
+from containai import archive, manifest, restore, volumes
 from containai.context import Run
-from containai.excludes import Excludes
 from containai.steps.importing import apply_plan, private_rules
 from containai.steps.volume import helper_spec
 
@@ -43,11 +42,10 @@ def open_restore_volume(run: Run) -> None:
 
 
 def plan_restore(run: Run) -> None:
+    """Decide every member against the volume (the *.priv.* rule applies to restores too)."""
     assert run.index is not None and run.state is not None
-    from containai import manifest
-
     loaded = manifest.load(run.workspace, user_config_dir=run.user_dir)
-    private = private_rules(run, list(loaded.entries)) if run.settings else Excludes([])
+    private = private_rules(run, list(loaded.entries))
     run.plan = restore.make_plan(
         run.volume, run.index, run.state, replace=run.options.replace, private=private
     )
