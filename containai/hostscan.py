@@ -38,7 +38,9 @@ class Candidate:
     mode: int
     mtime: float
     size: int = 0
-    source: Path | None = None  # the host file to copy; None when ``content`` is generated
+    # The host file to copy (a str: one Path object per file costs memory on large trees);
+    # None when ``content`` is generated.
+    source: str | None = None
     content: bytes | None = None  # placeholders and transformed files (never printed)
     linkname: str = ""
     secret: bool = False
@@ -164,7 +166,7 @@ def _scan_entry(entry: Entry, options: ScanOptions, rules: _Rules, result: HostS
             return
         _scan_tree(entry, source.resolve(), secret, options, rules, result)
     elif stat.S_ISREG(info.st_mode):
-        result.candidates.append(_file(entry, path, source, info, secret))
+        result.candidates.append(_file(entry, path, str(source), info, secret))
     else:
         what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         result.failures.append(Failure(_display(source, options), f"expected a file, found {what}"))
@@ -236,7 +238,7 @@ def _placeholder(
     )
 
 
-def _file(entry: Entry, path: str, source: Path, info: os.stat_result, secret: bool) -> Candidate:
+def _file(entry: Entry, path: str, source: str, info: os.stat_result, secret: bool) -> Candidate:
     mode = SECRET_FILE_MODE if secret else stat.S_IMODE(info.st_mode)
     return Candidate(
         path, "file", entry, mode, info.st_mtime, info.st_size, source=source, secret=secret
@@ -287,7 +289,7 @@ def _scan_tree(
                 result.skipped.append(Skipped(child, "skip:excluded", entry, rule, "file"))
                 continue
             holds_secret |= _scan_tree_file(
-                entry, child, here / name, secret, root, options, rules, result
+                entry, child, os.path.join(directory, name), secret, root, options, rules, result
             )
         if holds_secret:
             # A directory that holds a secret is private, whatever its mode on the host.
@@ -297,7 +299,7 @@ def _scan_tree(
 def _scan_tree_file(
     entry: Entry,
     path: str,
-    full: Path,
+    full: str,
     secret_tree: bool,
     root: Path,
     options: ScanOptions,
@@ -306,26 +308,28 @@ def _scan_tree_file(
 ) -> bool:
     """Describe one file of a directory entry; True when it is a secret (sent or not)."""
     try:
-        info = full.lstat()
+        info = os.lstat(full)
     except OSError as error:
-        result.failures.append(Failure(_display(full, options), _why(error)))
+        result.failures.append(Failure(_display(Path(full), options), _why(error)))
         return False
     if stat.S_ISLNK(info.st_mode):
         try:
             target = os.readlink(full)
         except OSError as error:
-            result.failures.append(Failure(_display(full, options), _why(error)))
+            result.failures.append(Failure(_display(Path(full), options), _why(error)))
             return False
         mapping = ((os.path.normpath(root), entry.target), *rules.mapping)
-        linkname, warning = relink(target, full, path, options.source_root, mapping)
+        linkname, warning = relink(target, Path(full), path, options.source_root, mapping)
         if warning:
-            result.warnings.append(f"{_display(full, options)}: {warning}")
+            result.warnings.append(f"{_display(Path(full), options)}: {warning}")
         result.candidates.append(
             Candidate(path, "symlink", entry, 0o777, info.st_mtime, linkname=linkname)
         )
         return False
     if not stat.S_ISREG(info.st_mode):
-        result.failures.append(Failure(_display(full, options), "not a regular file (skipped)"))
+        result.failures.append(
+            Failure(_display(Path(full), options), "not a regular file (skipped)")
+        )
         return False
     secret = secret_tree or rules.is_secret(path)
     # A skipped secret still makes its directory private: the volume may hold a copy already.

@@ -75,7 +75,7 @@ class HostFiles:
             yield io.BytesIO(candidate.content), len(candidate.content)
             return
         assert candidate.source is not None
-        with candidate.source.open("rb") as handle:
+        with open(candidate.source, "rb") as handle:  # a str path
             yield handle, os.fstat(handle.fileno()).st_size
 
 

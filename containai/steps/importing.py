@@ -259,7 +259,7 @@ def _sha256(candidate: Candidate) -> str | None:
         return None
     digest = hashlib.sha256()
     try:
-        with candidate.source.open("rb") as handle:
+        with open(candidate.source, "rb") as handle:
             while chunk := handle.read(1024 * 1024):
                 digest.update(chunk)
     except OSError:

@@ -78,7 +78,7 @@ def test_a_present_file_becomes_a_candidate_with_its_mode_mtime_and_size(home: P
     candidate = by_path(result)[".vimrc"]
     assert (candidate.kind, candidate.mode, candidate.size) == ("file", 0o640, 7)
     assert candidate.mtime == 1_600_000_000
-    assert candidate.source == home / ".vimrc"
+    assert candidate.source == str(home / ".vimrc")
     assert candidate.content is None
     assert not candidate.secret and not candidate.placeholder
     assert result.failures == [] and result.skipped == []
@@ -198,7 +198,7 @@ def test_an_opted_in_credential_is_copied_from_home(home: Path) -> None:
     candidate = by_path(result)[".claude/.credentials.json"]
     assert (candidate.placeholder, candidate.credential) == (False, False)
     assert (candidate.source, candidate.mode, candidate.secret) == (
-        home / ".claude/.credentials.json",
+        str(home / ".claude/.credentials.json"),
         0o600,
         True,
     )
@@ -210,7 +210,7 @@ def test_a_credential_in_a_backup_directory_is_copied(home: Path) -> None:
     result = scan([CREDENTIAL], options(home, from_home=False))
 
     candidate = by_path(result)[".claude/.credentials.json"]
-    assert candidate.source == home / ".claude/.credentials.json"
+    assert candidate.source == str(home / ".claude/.credentials.json")
     assert not candidate.placeholder
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ def file(
     content: bytes | None = None,
     **flags: Any,
 ) -> Candidate:
-    source = None if content is not None else Path("/host") / path
+    source = None if content is not None else f"/host/{path}"
     return Candidate(
         path, "file", FILE_ENTRY, mode, mtime, size, source=source, content=content, **flags
     )
