@@ -55,8 +55,8 @@ TREE = ".claude/skills"
 HELPER_LABEL = "containai.role=helper"
 ONE_MIB = 1024 * 1024
 # The large tree of the crash tests: two versions with the same names and different content.
-SMALL_FILES = 1200  # many small files: the linking phase lasts long enough to be hit
-SMALL_SIZE = 40 * 1024
+SMALL_FILES = 300
+SMALL_SIZE = 160 * 1024
 BIG_FILES = 3
 BIG_SIZE = 5 * ONE_MIB
 # Variables that would let settings, locks or state leak in from the real environment.
@@ -187,7 +187,7 @@ class Tree:
 def make_tree(root: Path, extra: int, mtime: int) -> Tree:
     sizes: dict[str, int] = {}
     digests: dict[str, str] = {}
-    names = [(f"s{i // 30:02d}/f{i:04d}.md", SMALL_SIZE + extra) for i in range(SMALL_FILES)]
+    names = [(f"s{i // 30:02d}/f{i:03d}.md", SMALL_SIZE + extra) for i in range(SMALL_FILES)]
     names += [(f"big{i}.bin", BIG_SIZE + extra) for i in range(BIG_FILES)]
     for name, size in names:
         path = root / name
