@@ -201,7 +201,7 @@ def export(
     optional_positional="workspace",
     help={
         "workspace": "Workspace whose settings to show (default: the current directory).",
-        "config": "Read settings from this file too (it must exist).",
+        "config": _COMMON_HELP["config"],
         "json": "Print the settings and their origins as JSON.",
     },
 )
@@ -261,7 +261,7 @@ def run(
     help={
         "workspace": "Workspace whose container to stop (default: the current directory).",
         "container": "Stop this containai container.",
-        "config": "Read settings from this file too (it must exist).",
+        "config": _COMMON_HELP["config"],
     },
 )
 def stop(
@@ -285,7 +285,7 @@ def stop(
     short={"verbose": "v"},
     help={
         "container": "Run the sync in this running container from the host.",
-        "config": "Read settings from this file too (it must exist).",
+        "config": _COMMON_HELP["config"],
         "dry_run": "Report what would move or be linked; change nothing.",
         "verbose": "Also list entries that were only linked.",
         "json": "Print the report as JSON on stdout.",
@@ -318,7 +318,7 @@ def sync(
     help={
         "workspace": "Workspace whose container to enter (default: the current directory).",
         "container": "Enter this containai container.",
-        "config": "Read settings from this file too (it must exist).",
+        "config": _COMMON_HELP["config"],
     },
 )
 def shell(

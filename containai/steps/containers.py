@@ -96,13 +96,8 @@ def reload_container(run: Run) -> None:
 
 def sync_container(run: Run) -> None:
     """`cai sync --container NAME`: run the sync in that running container, as the agent."""
-    name = run.options.container
-    assert name is not None
-    container = run.engine.container(name)
-    if container is None:
-        raise NotFoundError(f"container {name} not found")
-    if container.labels.get(volumes.LABEL_MANAGED) != "true":
-        raise UsageError(f"container {container.name} is not managed by containai")
+    assert run.options.container is not None
+    container = _target_container(run)  # the same lookup and checks as hot reload
     if container.state != "running":
         raise ContainAIError(
             f"container {container.name} is not running (state: {container.state})"
