@@ -61,7 +61,7 @@ class CaiTask(Task[Any]):
 
 
 def _options(**values: Any) -> Any:
-    from containai.context import Options
+    from containai.workflow.run import Options
 
     return Options(**values)
 
@@ -83,7 +83,7 @@ def _exit_codes(c: Context) -> Iterator[None]:
 
 
 def _run(c: Context, name: str, **kwargs: Any) -> None:
-    from containai.app import run_workflow
+    from containai.workflow.runner import run_workflow
 
     with _exit_codes(c):
         code = run_workflow(name, **kwargs)
@@ -209,7 +209,7 @@ def config(
     c: Context, workspace: str | None = None, config: str | None = None, json: bool = False
 ) -> None:
     """Show the effective settings and which layer each came from."""
-    from containai.show_config import show
+    from containai.settings.show import show
 
     with _exit_codes(c):
         show(workspace=workspace, config=config, json_output=json)

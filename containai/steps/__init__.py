@@ -7,7 +7,7 @@ file can name is listed here and greppable.
 from __future__ import annotations
 
 from containai.steps import containers, exporting, importing, restoring, volume
-from containai.workflow import StepFunction
+from containai.workflow.loader import StepFunction
 
 REGISTRY: dict[str, StepFunction] = {
     "find_container": containers.find_container,

@@ -10,11 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from containai import insync, manifest, render, state, volumes
-from containai.context import Run
-from containai.engine import ContainerInfo
+from containai import render, state
+from containai import workspaces as volumes
+from containai.container import sync_script as insync
+from containai.engine.client import ContainerInfo
 from containai.errors import ContainAIError, NotFoundError, UsageError
+from containai.host import manifest
 from containai.steps.volume import container_volume, lock_volume
+from containai.workflow.run import Run
 
 _KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from containai import archive, manifest
-from containai.classify import SecretPaths, secret_patterns
-from containai.context import Run
+from containai.archive import reader as archive
+from containai.archive.writer import ExportRequest, atomic_file, output_path, write_archive
 from containai.errors import ArchiveError, UsageError
-from containai.excludes import Excludes, Rule
-from containai.exporter import ExportRequest, atomic_file, output_path, write_archive
+from containai.host import manifest
+from containai.host.excludes import Excludes, Rule
+from containai.host.secrets import SecretPaths, secret_patterns
 from containai.ui import human_bytes
+from containai.workflow.run import Run
 
 
 def write_export(run: Run) -> None:

@@ -7,16 +7,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from containai import additional_paths, manifest, plan, render, transfer, volumestate
-from containai.classify import secret_patterns
-from containai.context import Run
+from containai import render
 from containai.errors import ConfigError
-from containai.excludes import Excludes, Rule, under
-from containai.hostscan import Candidate, ScanOptions, scan
+from containai.host import additional_paths, manifest
+from containai.host.excludes import Excludes, Rule, under
+from containai.host.scan import Candidate, ScanOptions, scan
+from containai.host.secrets import secret_patterns
 from containai.progress import metered
 from containai.steps.volume import delete_planned, open_volume
-from containai.transfer import Outcome, Owner
+from containai.transfer import plan
+from containai.transfer import stream as transfer
+from containai.transfer import volume_state as volumestate
+from containai.transfer.stream import Outcome, Owner
 from containai.ui import human_bytes
+from containai.workflow.run import Run
 
 
 def scan_host(run: Run) -> None:

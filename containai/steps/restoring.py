@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from containai import archive, manifest, restore, volumes
-from containai.context import Run
+from containai import workspaces as volumes
+from containai.archive import reader as archive
+from containai.host import manifest
 from containai.steps.importing import apply_plan, private_rules
 from containai.steps.volume import helper_spec
+from containai.transfer import restore_plan as restore
+from containai.workflow.run import Run
 
 
 def check_archive(run: Run) -> None:

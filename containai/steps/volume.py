@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from containai import render, volumes
-from containai.context import Run
-from containai.engine import HelperSpec
+from containai import render
+from containai import workspaces as volumes
+from containai.engine.client import HelperSpec
 from containai.errors import NotFoundError, UsageError
 from containai.locking import volume_lock
-from containai.plan import DELETE
-from containai.transfer import Outcome
+from containai.transfer.plan import DELETE
+from containai.transfer.stream import Outcome
+from containai.workflow.run import Run
 
 
 def resolve_volume(run: Run) -> None:

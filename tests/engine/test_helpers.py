@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from containai.engine import Engine
+from containai.engine.client import Engine
 from tests.conftest import TEST_IMAGE, helper_containers
 
 pytestmark = pytest.mark.engine

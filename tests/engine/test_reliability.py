@@ -41,8 +41,8 @@ from typing import Any
 
 import pytest
 
+from containai.host.manifest import parse_file
 from containai.locking import volume_lock
-from containai.manifest import parse_file
 from containai.resources import packaged_manifest
 from containai.steps import REGISTRY
 from tests.conftest import TEST_IMAGE, read_volume, write_files

@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from containai import settings, volumes
+from containai import settings
+from containai import workspaces as volumes
 from containai.steps.containers import AGENT_SOCKET, container_name, ssh_agent_forwarding
 from containai.ui import UI
 from tests.conftest import TEST_IMAGE, read_volume, write_files

@@ -1,4 +1,4 @@
-"""containai.archive: hostile, broken and well-formed export archives, all built here."""
+"""containai.archive.reader: hostile, broken and well-formed export archives, all built here."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from containai.archive import (
+from containai.archive.reader import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST_NAME,

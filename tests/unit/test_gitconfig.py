@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from containai.gitconfig import FilterResult, filter_gitconfig, find_global_gitconfig
+from containai.host.gitconfig import FilterResult, filter_gitconfig, find_global_gitconfig
 
 SAFE = "/workspace"
 BLOCK = "[safe]\n\tdirectory = /workspace\n"

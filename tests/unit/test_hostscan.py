@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pathspec import GitIgnoreSpec
 
-from containai.excludes import Excludes, Rule, under
-from containai.hostscan import Candidate, HostScan, ScanOptions, relink, scan
-from containai.manifest import Entry
+from containai.host.excludes import Excludes, Rule, under
+from containai.host.manifest import Entry
+from containai.host.scan import Candidate, HostScan, ScanOptions, relink, scan
 from containai.resources import packaged_settings
 from tests.conftest import write_files
 

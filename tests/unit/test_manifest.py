@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from containai import manifest
 from containai.errors import ConfigError
-from containai.manifest import Entry, Manifest
+from containai.host import manifest
+from containai.host.manifest import Entry, Manifest
 from containai.resources import packaged_manifest
 
 TOOLS = [

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from containai import plan
-from containai.hostscan import Candidate, Failure, HostScan, Skipped
-from containai.manifest import Entry
-from containai.plan import Plan
-from containai.volumestate import Record, VolumeFile, VolumeState
+from containai.host.manifest import Entry
+from containai.host.scan import Candidate, Failure, HostScan, Skipped
+from containai.transfer import plan
+from containai.transfer.plan import Plan
+from containai.transfer.volume_state import Record, VolumeFile, VolumeState
 
 FILE_ENTRY = Entry(
     tool="test", source=".vimrc", kind="file", target=".vimrc", link=".vimrc", origin="test"

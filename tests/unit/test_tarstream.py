@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from containai.tarstream import _ustar, member
+from containai.transfer.tar import _ustar, member
 
 KINDS = {
     "file": tarfile.REGTYPE,

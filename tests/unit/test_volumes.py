@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from containai import volumes
+from containai import workspaces as volumes
 from containai.errors import UsageError
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from containai import workflow
 from containai.errors import ConfigError
 from containai.resources import packaged_workflows
 from containai.steps import REGISTRY
-from containai.workflow import StepFunction
+from containai.workflow import loader as workflow
+from containai.workflow.loader import StepFunction
 
 
 @dataclass
@@ -137,7 +137,7 @@ def test_the_search_path_puts_project_then_user_then_package(project: Path, user
 def test_the_user_config_dir_follows_xdg_for_the_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from containai.settings import user_config_dir
+    from containai.settings.layers import user_config_dir
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     folders = workflow.search_path(None, user_config_dir())

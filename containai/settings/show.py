@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from containai import settings, volumes
-from containai.app import workspace_path
+from containai import settings
+from containai import workspaces as volumes
+from containai.workflow.runner import workspace_path
 
 
 def show(*, workspace: str | None, config: str | None, json_output: bool) -> None:

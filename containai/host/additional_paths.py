@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from containai.manifest import Entry, Kind
+from containai.host.manifest import Entry, Kind
 
 _KEY = "[import] additional_paths"
 

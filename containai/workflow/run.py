@@ -6,15 +6,15 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from containai.archive import ArchiveIndex
-from containai.engine import ContainerInfo, Engine, Helper
-from containai.hostscan import HostScan
-from containai.insync import SyncReport
-from containai.plan import Plan
-from containai.settings import Settings
-from containai.transfer import Outcome
+from containai.archive.reader import ArchiveIndex
+from containai.container.sync_script import SyncReport
+from containai.engine.client import ContainerInfo, Engine, Helper
+from containai.host.scan import HostScan
+from containai.settings.layers import Settings
+from containai.transfer.plan import Plan
+from containai.transfer.stream import Outcome
+from containai.transfer.volume_state import VolumeState
 from containai.ui import UI
-from containai.volumestate import VolumeState
 
 
 @dataclass(frozen=True)

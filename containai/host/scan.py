@@ -18,10 +18,10 @@ from typing import Literal
 
 from pathspec import GitIgnoreSpec
 
-from containai.classify import SecretPaths
-from containai.excludes import Excludes, Rule, under
-from containai.gitconfig import filter_gitconfig, find_global_gitconfig
-from containai.manifest import Entry
+from containai.host.excludes import Excludes, Rule, under
+from containai.host.gitconfig import filter_gitconfig, find_global_gitconfig
+from containai.host.manifest import Entry
+from containai.host.secrets import SecretPaths
 
 CandidateKind = Literal["file", "dir", "symlink"]
 SECRET_FILE_MODE = 0o600

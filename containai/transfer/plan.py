@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from containai.hostscan import Candidate, Failure, HostScan
-from containai.volumestate import META_DIR, Record, VolumeFile, VolumeState
+from containai.host.scan import Candidate, Failure, HostScan
+from containai.transfer.volume_state import META_DIR, Record, VolumeFile, VolumeState
 
 ADD = "add"
 UPDATE = "update"

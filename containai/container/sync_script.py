@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from containai import __version__, render
-from containai.manifest import Entry
+from containai.host.manifest import Entry
 
 DRY_RUN_VARIABLE = "CONTAINAI_SYNC_DRY_RUN"
 NOT_MOUNTED_EXIT = 3

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import IO
 
 from containai import __version__
-from containai.archive import ExportManifest, ManifestFile, manifest_tarinfo, symlink_problem
-from containai.excludes import Excludes
-from containai.tarstream import CHUNK, open_stream
-from containai.volumestate import META_DIR
+from containai.archive.reader import ExportManifest, ManifestFile, manifest_tarinfo, symlink_problem
+from containai.host.excludes import Excludes
+from containai.transfer.tar import CHUNK, open_stream
+from containai.transfer.volume_state import META_DIR
 
 
 @dataclass

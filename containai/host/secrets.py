@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from pathspec import GitIgnoreSpec
 
-from containai.manifest import Entry
-from containai.settings import Settings
+from containai.host.manifest import Entry
+from containai.settings.layers import Settings
 
 
 def secret_patterns(settings: Settings) -> GitIgnoreSpec:

@@ -187,7 +187,7 @@ class Engine:
         environment: dict[str, str],
     ) -> int:
         """An interactive session on this terminal (raw mode, resized to fit)."""
-        from containai.terminal import relay
+        from containai.engine.terminal import relay
 
         api = self.client.api
         with _api_errors("starting the shell failed"):
@@ -417,7 +417,7 @@ class Helper:
 
     def read_file(self, path: str) -> bytes:
         """The content of one regular file in the volume."""
-        from containai.tarstream import open_stream
+        from containai.transfer.tar import open_stream
 
         with open_stream(self.get(path)) as tar:
             for info in tar:

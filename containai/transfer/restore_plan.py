@@ -15,12 +15,21 @@ from dataclasses import replace as replace_item
 from pathlib import Path
 from typing import BinaryIO
 
-from containai.archive import ArchiveIndex, IndexEntry
-from containai.excludes import Excludes
-from containai.hostscan import Candidate
-from containai.manifest import Entry
-from containai.plan import ADD, CONFLICT, DELETE, UNCHANGED, UPDATE, Item, Plan, parent_in_the_way
-from containai.volumestate import META_DIR, VolumeFile, VolumeState
+from containai.archive.reader import ArchiveIndex, IndexEntry
+from containai.host.excludes import Excludes
+from containai.host.manifest import Entry
+from containai.host.scan import Candidate
+from containai.transfer.plan import (
+    ADD,
+    CONFLICT,
+    DELETE,
+    UNCHANGED,
+    UPDATE,
+    Item,
+    Plan,
+    parent_in_the_way,
+)
+from containai.transfer.volume_state import META_DIR, VolumeFile, VolumeState
 
 ARCHIVE = Entry(
     tool="archive", source="archive", kind="dir", target="", link=None, origin="archive"

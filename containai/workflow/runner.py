@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from containai import settings, workflow
-from containai.context import Options, Run
+from containai import settings
 from containai.errors import UsageError
 from containai.steps import REGISTRY
 from containai.ui import UI
+from containai.workflow import loader as workflow
+from containai.workflow.run import Options, Run
 
 
 def run_workflow(
@@ -44,8 +45,8 @@ def run_workflow(
 def container_workspace(name: str) -> str | None:
     """The host workspace of a containai container, so that its settings and manifests apply
     (when that directory exists here; otherwise the current directory's are used)."""
-    from containai.engine import Engine
-    from containai.volumes import LABEL_WORKSPACE
+    from containai.engine.client import Engine
+    from containai.workspaces import LABEL_WORKSPACE
 
     engine = Engine.connect()
     try:

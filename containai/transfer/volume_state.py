@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from containai.tarstream import CHUNK, open_stream
+from containai.transfer.tar import CHUNK, open_stream
 
 # containai's own bookkeeping inside the volume. Nothing outside this folder is ours alone.
 META_DIR = ".containai"

@@ -31,10 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO, Protocol
 
-from containai.hostscan import SECRET_DIR_MODE, Candidate
-from containai.plan import CONFLICT, Item, Plan
-from containai.tarstream import END_OF_ARCHIVE, ChangedWhileRead, bytes_member, file_member, member
-from containai.volumestate import (
+from containai.host.scan import SECRET_DIR_MODE, Candidate
+from containai.transfer.plan import CONFLICT, Item, Plan
+from containai.transfer.tar import (
+    END_OF_ARCHIVE,
+    ChangedWhileRead,
+    bytes_member,
+    file_member,
+    member,
+)
+from containai.transfer.volume_state import (
     BACKUP_DIR,
     CARRIED_FILE,
     JOURNAL_FILE,
