@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -12,22 +11,23 @@ from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
 from containai import __version__
+from containai.errors import exit_codes
 from containai.tasks import CaiTask, ns
 
 
 class Cai(Program):
-    """Adds what invoke's Program lacks: usage errors exit 2, a broken pipe or an unexpected
-    error is one line on stderr, `cai shell -- CMD` keeps CMD's words, curated help."""
+    """Adds what invoke's Program lacks: usage errors exit 2, every error is one line on stderr
+    (errors.exit_codes), `cai shell -- CMD` keeps CMD's words, curated help."""
 
     def run(self, argv: Any = None, exit: bool = True) -> None:
         try:
-            super().run(argv, exit)
-        except BrokenPipeError:
-            # The reader went away (`cai --help | head`): nothing left to say, and saying it
-            # would fail again when Python flushes stdout at exit.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            with exit_codes():
+                super().run(argv, exit)
+        except Exit as stop:  # only from outside a task: e.g. help written to a closed pipe
+            if stop.message:
+                print(stop.message, file=sys.stderr)
             if exit:
-                sys.exit(1)
+                sys.exit(stop.code)
 
     def print_help(self) -> None:
         # invoke's core flags for running shell commands (--pty, --echo, --hide ...) mean nothing
@@ -62,26 +62,11 @@ class Cai(Program):
             super().parse_tasks()
 
     def execute(self) -> None:
+        # The tasks map errors to exit codes themselves (errors.exit_codes), so that a
+        # checkout's `invoke import` behaves the same; they read these two from the config.
         debug = bool(self.args.debug.value)
         self.config.load_overrides({"cai_command": self.command_after_dashes, "cai_debug": debug})
-        try:
-            super().execute()  # the tasks turn containai's own errors into exit codes
-        except Exit:
-            raise
-        except KeyboardInterrupt:
-            raise Exit("cai: interrupted", code=130) from None
-        except BrokenPipeError:
-            # The reader went away (`cai ... | head`): nothing left to say, and saying it would
-            # fail again when Python flushes stdout at exit.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise Exit(code=1) from None
-        except Exception as error:
-            if debug:
-                raise
-            message = f"{type(error).__name__}: {error}"
-            raise Exit(
-                f"cai: internal error: {message} (--debug shows the traceback)", code=1
-            ) from None
+        super().execute()
 
 
 _ADVERTISED = ("--debug", "--help", "--version", "--print-completion-script", "--list")

@@ -1,10 +1,19 @@
-"""The exceptions containai raises, each carrying the exit code the CLI maps it to.
+"""The exceptions containai raises, and the one place that turns any exception into an exit code.
 
-Exit codes (one place, `cli.Cai.execute`, turns these into a process exit):
-0 ok, 1 the operation failed, 2 usage or configuration error, 130 interrupted.
+Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration error, 3 an unexpected error
+(a bug: ``--debug`` shows the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+
+INTERNAL_ERROR = 3
+INTERRUPTED = 130
 
 
 class ContainAIError(Exception):
@@ -37,3 +46,37 @@ class ArchiveError(ContainAIError):
 
 class LockError(ContainAIError):
     """Another containai command holds the volume."""
+
+
+@contextlib.contextmanager
+def exit_codes(*, debug: bool = False) -> Iterator[None]:
+    """Map whatever escapes the block to invoke's ``Exit``: one line on stderr, the exit code.
+
+    Every task body runs inside this (so ``cai`` and a checkout's ``invoke`` behave alike), and
+    so does ``cai`` as a whole, for what happens outside a task (help written to a closed pipe).
+    """
+    from invoke.exceptions import Exit  # invoke is loaded by then; the core never needs it
+
+    try:
+        yield
+    except Exit:
+        raise
+    except ContainAIError as error:
+        if debug:
+            traceback.print_exc()
+        raise Exit(f"cai: {error}", code=error.exit_code) from None
+    except KeyboardInterrupt:
+        raise Exit("cai: interrupted", code=INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader went away (`cai ... | head`): nothing left to say, and saying it would
+        # fail again when Python flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise Exit(code=1) from None
+    except Exception as error:
+        if debug:
+            raise
+        raise Exit(
+            f"cai: internal error: {type(error).__name__}: {error} "
+            "(a bug; run 'cai --debug ...' for the traceback)",
+            code=INTERNAL_ERROR,
+        ) from None

@@ -17,13 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from containai.errors import LockError
+from containai.paths import lock_dir
 
 _POLL = 0.1
-
-
-def lock_dir(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path:
-    base = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~"), ".cache"))
-    return Path(base).expanduser() / "containai" / "locks"
 
 
 @contextlib.contextmanager

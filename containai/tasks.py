@@ -7,8 +7,6 @@ the task bodies so that ``cai --help`` and ``cai --version`` start fast.
 from __future__ import annotations
 
 import contextlib
-import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +64,10 @@ def _options(**values: Any) -> Any:
     return Options(**values)
 
 
-@contextlib.contextmanager
-def _exit_codes(c: Context) -> Iterator[None]:
-    """The one place where containai's errors become exit codes, under `cai` and `invoke` alike:
-    one line on stderr, no traceback (unless `cai --debug`)."""
-    from containai.errors import ContainAIError
+def _exit_codes(c: Context) -> contextlib.AbstractContextManager[None]:
+    from containai.errors import exit_codes
 
-    try:
-        yield
-    except ContainAIError as error:
-        if c.config.get("cai_debug"):
-            traceback.print_exc()
-        raise Exit(f"cai: {error}", code=error.exit_code) from None
-    except KeyboardInterrupt:
-        raise Exit("cai: interrupted", code=130) from None
+    return exit_codes(debug=bool(c.config.get("cai_debug")))
 
 
 def _run(c: Context, name: str, **kwargs: Any) -> None:

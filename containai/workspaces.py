@@ -1,12 +1,19 @@
-"""Which data volume a command works on, and what a valid volume name is."""
+"""Workspaces and their data volumes: valid names, derived names, labels, and the volume a
+workspace was given by ``--reset`` (remembered in ``${XDG_STATE_HOME:-~/.local/state}/containai/
+state.toml``, read as a settings layer)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import tempfile
+import tomllib
 from pathlib import Path
+from typing import Any
 
-from containai.errors import UsageError
+from containai import paths
+from containai.errors import ConfigError, UsageError
 
 # Docker's own rule for volume names; checked before any name reaches the engine, because a
 # name that looks like a path would turn a mount specification into a bind mount.
@@ -43,3 +50,39 @@ def resolve_name(explicit: str | None, configured: str, workspace: Path) -> str:
 
 def labels_for(workspace: Path) -> dict[str, str]:
     return {LABEL_MANAGED: "true", LABEL_WORKSPACE: str(workspace.expanduser().resolve())}
+
+
+def workspace_path(workspace: str | None) -> Path:
+    path = Path(workspace).expanduser() if workspace else Path.cwd()
+    if not path.is_dir():
+        raise UsageError(f"workspace {path} is not a directory")
+    return path.resolve()
+
+
+def record_volume(workspace: Path, volume: str) -> Path:
+    """Remember ``volume`` as the workspace's data volume (written atomically)."""
+    path = paths.state_file()
+    workspaces = _read(path)
+    workspaces[str(workspace)] = {"data_volume": volume}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Written by containai (cai run --reset). Safe to edit or delete.\n"]
+    for key in sorted(workspaces):
+        # JSON strings are valid TOML basic strings for everything a path or name holds.
+        lines.append(f"\n[workspace.{json.dumps(key)}]\n")
+        for name, value in sorted(workspaces[key].items()):
+            lines.append(f"{name} = {json.dumps(value)}\n")
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as handle:
+        handle.writelines(lines)
+    Path(handle.name).replace(path)
+    return path
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
+        raise ConfigError(f"{path}: cannot read containai's state: {error}") from None
+    workspaces = data.get("workspace", {})
+    return {k: dict(v) for k, v in workspaces.items() if isinstance(v, dict)}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from containai import paths
 from containai.errors import ConfigError
 from containai.resources import packaged_settings
 
@@ -146,20 +147,12 @@ def _check_ranges(values: dict[str, Any], origins: Mapping[str, str]) -> None:
 
 
 def _state_layer() -> Path | None:
-    from containai.state import state_file
-
-    path = state_file()
+    path = paths.state_file()
     return path if path.is_file() else None
 
 
-def user_config_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """~/.config/containai (or under $XDG_CONFIG_HOME): user settings, manifests, overrides."""
-    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~"), ".config"))
-    return Path(base).expanduser() / "containai"
-
-
 def user_file(environ: Mapping[str, str]) -> Path | None:
-    path = user_config_dir(environ) / FILENAME
+    path = paths.user_config_dir(environ) / FILENAME
     return path if path.is_file() else None
 
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from containai import settings
 from containai import workspaces as volumes
-from containai.workflow.runner import workspace_path
 
 
 def show(*, workspace: str | None, config: str | None, json_output: bool) -> None:
-    path = workspace_path(workspace)
+    path = volumes.workspace_path(workspace)
     loaded = settings.load(path, config_file=Path(config) if config else None)
     volume = volumes.resolve_name(None, loaded.get_str("data_volume"), path)
     if json_output:

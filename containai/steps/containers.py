@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from containai import render, state
+from containai import render
 from containai import workspaces as volumes
 from containai.container import sync_script as insync
 from containai.engine.client import ContainerInfo
@@ -335,7 +335,7 @@ def reset_volume(run: Run) -> None:
     if run.options.dry_run:
         run.ui.note(f"would give workspace {run.workspace} the new volume {new} ({old} is kept)")
         return
-    state.record_volume(run.workspace, new)
+    volumes.record_volume(run.workspace, new)
     run.ui.note(
         f"workspace {run.workspace} now uses the new volume {new}; the old volume {old} is kept "
         f"(back it up with 'cai export --data-volume {old}', remove it with "

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from containai import settings
-from containai.errors import UsageError
+from containai import paths, settings, workspaces
 from containai.steps import REGISTRY
 from containai.ui import UI
 from containai.workflow import loader as workflow
@@ -25,9 +24,9 @@ def run_workflow(
     """Load settings and the workflow (validating both), run it, and return the exit code."""
     if workspace is None and options.container:
         workspace = container_workspace(options.container)
-    path = workspace_path(workspace)
+    path = workspaces.workspace_path(workspace)
     loaded = settings.load(path, config_file=Path(config) if config else None)
-    user_dir = settings.user_config_dir()
+    user_dir = paths.user_config_dir()
     chosen = workflow.load(name, workflow.search_path(path, user_dir), REGISTRY)
     run = Run(
         command=name,
@@ -55,10 +54,3 @@ def container_workspace(name: str) -> str | None:
         engine.close()
     label = found.labels.get(LABEL_WORKSPACE) if found else None
     return label if label and Path(label).is_dir() else None
-
-
-def workspace_path(workspace: str | None) -> Path:
-    path = Path(workspace).expanduser() if workspace else Path.cwd()
-    if not path.is_dir():
-        raise UsageError(f"workspace {path} is not a directory")
-    return path.resolve()

@@ -18,7 +18,7 @@ from containai import render
 from containai import workspaces as volumes
 from containai.container import sync_script as insync
 from containai.host import manifest
-from containai.settings.layers import user_config_dir
+from containai.paths import user_config_dir
 from tests.conftest import TEST_IMAGE, read_volume, volume_checksum, write_files
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine_cleanup")]

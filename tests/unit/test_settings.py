@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from containai import settings
+from containai import paths, settings
 from containai.errors import ConfigError
 from containai.resources import packaged_settings
 
@@ -563,9 +563,9 @@ def test_a_string_that_looks_like_a_number_can_be_forced_with_at_str(
 
 
 def test_the_user_config_dir_defaults_to_dot_config_under_home(tmp_path: Path) -> None:
-    assert settings.user_config_dir({"HOME": str(tmp_path)}) == tmp_path / ".config" / "containai"
+    assert paths.user_config_dir({"HOME": str(tmp_path)}) == tmp_path / ".config" / "containai"
 
 
 def test_the_user_config_dir_follows_xdg_config_home(tmp_path: Path) -> None:
     environ = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
-    assert settings.user_config_dir(environ) == tmp_path / "xdg" / "containai"
+    assert paths.user_config_dir(environ) == tmp_path / "xdg" / "containai"

@@ -137,7 +137,7 @@ def test_the_search_path_puts_project_then_user_then_package(project: Path, user
 def test_the_user_config_dir_follows_xdg_for_the_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from containai.settings.layers import user_config_dir
+    from containai.paths import user_config_dir
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     folders = workflow.search_path(None, user_config_dir())
