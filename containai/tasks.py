@@ -115,9 +115,10 @@ def import_(
     source = Path(from_).expanduser().resolve() if from_ else None
     workflow = "import"
     if source is not None:
-        from containai.sources import source_kind
+        from containai.archive.reader import is_archive
 
-        workflow = "restore" if source_kind(source) == "archive" else "import"
+        with _exit_codes(c):
+            workflow = "restore" if is_archive(source) else "import"
     _run(
         c,
         workflow,

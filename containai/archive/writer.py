@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import IO
 
 from containai import __version__
-from containai.archive.reader import ExportManifest, ManifestFile, manifest_tarinfo, symlink_problem
+from containai.archive.members import symlink_problem
+from containai.archive.schema import ExportManifest, ManifestFile, manifest_tarinfo
 from containai.host.excludes import Excludes
 from containai.transfer.tar import CHUNK, open_stream
 from containai.transfer.volume_state import META_DIR

@@ -59,7 +59,7 @@ def apply_restore(run: Run) -> None:
     if run.options.dry_run:
         return
     assert run.options.source is not None
-    members = restore.ArchiveFiles(run.options.source)
+    members = archive.MemberContents(run.options.source)
     try:
         apply_plan(run, members)
     finally:

@@ -7,13 +7,8 @@ archive was fully checked (safety, checksums) before this plan is made.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import tarfile
 from collections.abc import Iterator
 from dataclasses import replace as replace_item
-from pathlib import Path
-from typing import BinaryIO
 
 from containai.archive.reader import ArchiveIndex, IndexEntry
 from containai.host.excludes import Excludes
@@ -184,33 +179,3 @@ def _ancestors(name: str) -> Iterator[str]:
     parts = name.split("/")
     for end in range(1, len(parts)):
         yield "/".join(parts[:end])
-
-
-class ArchiveFiles:
-    """Member contents, read from the archive in order (restore's second streaming pass)."""
-
-    def __init__(self, path: Path) -> None:
-        # gzip.open checks the CRC at the end, which tarfile's own "r|gz" does not.
-        self._raw = gzip.open(path, "rb")  # noqa: SIM115  # closed by close()
-        self._tar = tarfile.open(fileobj=self._raw, mode="r|")  # noqa: SIM115
-        self._members = iter(self._tar)
-
-    def close(self) -> None:
-        self._tar.close()
-        self._raw.close()
-
-    @contextlib.contextmanager
-    def open(self, candidate: Candidate) -> Iterator[tuple[BinaryIO, int]]:
-        for info in self._members:
-            self._tar.members.clear()  # type: ignore[attr-defined]  # stream mode keeps every header
-            if _normal(info.name) == candidate.path and info.isreg():
-                handle = self._tar.extractfile(info)
-                assert handle is not None
-                yield handle, info.size  # type: ignore[misc]
-                return
-        raise OSError(f"{candidate.path} vanished from the archive")
-
-
-def _normal(name: str) -> str:
-    name = name.removeprefix("./")
-    return name.rstrip("/")

@@ -20,18 +20,16 @@ from typing import Any
 
 import pytest
 
-from containai.archive.reader import (
+from containai.archive.members import UnsafeMember, check_member
+from containai.archive.reader import scan_archive, verify_archive
+from containai.archive.schema import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST_NAME,
     ExportManifest,
     ManifestError,
     ManifestFile,
-    UnsafeMember,
-    check_member,
     manifest_tarinfo,
-    scan_archive,
-    verify_archive,
 )
 from containai.errors import ArchiveError
 
