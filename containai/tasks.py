@@ -15,6 +15,25 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
+# The options class (in workflow.run) each packaged workflow is run with.
+WORKFLOW_OPTIONS = {
+    "import": "ImportOptions",
+    "restore": "ImportOptions",
+    "export": "ExportOptions",
+    "verify": "ExportOptions",
+    "run": "RunOptions",
+    "shell": "ShellOptions",
+    "stop": "Options",
+    "sync": "Options",
+    "sync-container": "Options",
+}
+
+# Keyword arguments of _run that go into the options object rather than to run_workflow.
+_OPTION_FIELDS = frozenset(
+    {"dry_run", "data_volume", "container", "hot_reload", "reset", "source", "secrets"}
+    | {"excludes", "replace", "output", "verify", "image", "fresh", "detach", "command"}
+)
+
 _COMMON_HELP = {
     "workspace": "Workspace directory (default: the current directory).",
     "data_volume": "Use this data volume instead of the workspace's.",
@@ -58,10 +77,12 @@ class CaiTask(Task[Any]):
         return opts
 
 
-def _options(**values: Any) -> Any:
-    from containai.workflow.run import Options
-
-    return Options(**values)
+def _exclusive(**flags: object) -> None:
+    """Command-line rules are checked here, once, before any workflow runs."""
+    given = [name for name, value in flags.items() if value]
+    if len(given) > 1:
+        first, second = (f"--{name.replace('_', '-')}" for name in given[:2])
+        raise Exit(f"cai: {first} and {second} cannot be used together", code=2)
 
 
 def _exit_codes(c: Context) -> contextlib.AbstractContextManager[None]:
@@ -71,10 +92,14 @@ def _exit_codes(c: Context) -> contextlib.AbstractContextManager[None]:
 
 
 def _run(c: Context, name: str, **kwargs: Any) -> None:
+    """Run workflow ``name``; the keyword arguments that are options fill its options class."""
+    from containai.workflow import run
     from containai.workflow.runner import run_workflow
 
+    values = {key: kwargs.pop(key) for key in list(kwargs) if key in _OPTION_FIELDS}
+    options = getattr(run, WORKFLOW_OPTIONS[name])(**values)
     with _exit_codes(c):
-        code = run_workflow(name, **kwargs)
+        code = run_workflow(name, options=options, **kwargs)
     if code:
         raise Exit(code=code)
 
@@ -112,6 +137,13 @@ def import_(
     json: bool = False,
 ) -> None:
     """Copy host configs into the data volume (and hot-reload a running container)."""
+    _exclusive(container=container, data_volume=data_volume)
+    _exclusive(reset=reset, data_volume=data_volume)
+    if reset and (workspace or container):
+        raise Exit(
+            "cai: --reset cannot change the volume of a running container: use 'cai run --reset'",
+            code=2,
+        )
     source = Path(from_).expanduser().resolve() if from_ else None
     workflow = "import"
     if source is not None:
@@ -122,17 +154,15 @@ def import_(
     _run(
         c,
         workflow,
-        options=_options(
-            dry_run=dry_run,
-            secrets=not no_secrets,
-            excludes=not no_excludes,
-            source=source,
-            data_volume=data_volume,
-            container=container,
-            hot_reload=bool(workspace or container),
-            replace=replace,
-            reset=reset,
-        ),
+        dry_run=dry_run,
+        secrets=not no_secrets,
+        excludes=not no_excludes,
+        source=source,
+        data_volume=data_volume,
+        container=container,
+        hot_reload=bool(workspace or container),
+        replace=replace,
+        reset=reset,
         workspace=workspace,
         config=config,
         verbose=verbose,
@@ -166,17 +196,16 @@ def export(
     json: bool = False,
 ) -> None:
     """Write the data volume to a .tgz archive (prints its path on stdout)."""
+    _exclusive(container=container, data_volume=data_volume)
     _run(
         c,
         "verify" if verify else "export",
-        options=_options(
-            secrets=not no_secrets,
-            excludes=not no_excludes,
-            data_volume=data_volume,
-            container=container,
-            output=output,
-            source=Path(verify).expanduser().resolve() if verify else None,
-        ),
+        secrets=not no_secrets,
+        excludes=not no_excludes,
+        data_volume=data_volume,
+        container=container,
+        output=output,
+        verify=Path(verify).expanduser().resolve() if verify else None,
         workspace=workspace,
         config=config,
         verbose=verbose,
@@ -231,12 +260,15 @@ def run(
     verbose: bool = False,
 ) -> None:
     """Create or start the workspace's agent container (prints its name)."""
+    _exclusive(reset=reset, data_volume=data_volume)
     _run(
         c,
         "run",
-        options=_options(
-            data_volume=data_volume, image=image, fresh=fresh, detach=detach, reset=reset
-        ),
+        data_volume=data_volume,
+        image=image,
+        fresh=fresh,
+        detach=detach,
+        reset=reset,
         workspace=workspace,
         config=config,
         verbose=verbose,
@@ -263,7 +295,7 @@ def stop(
     _run(
         c,
         "stop",
-        options=_options(container=container),
+        container=container,
         workspace=workspace,
         config=config,
     )
@@ -292,7 +324,8 @@ def sync(
     _run(
         c,
         "sync-container" if container else "sync",
-        options=_options(container=container, dry_run=dry_run),
+        container=container,
+        dry_run=dry_run,
         workspace=None,
         config=config,
         verbose=verbose,
@@ -321,7 +354,8 @@ def shell(
     _run(
         c,
         "shell",
-        options=_options(container=container, command=command, hot_reload=True),
+        container=container,
+        command=command,
         workspace=workspace,
         config=config,
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from pathspec import GitIgnoreSpec
 
+from containai.settings import Settings
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -43,3 +45,15 @@ def under(prefix: str, patterns: Iterable[str]) -> tuple[str, ...]:
         body = body.lstrip("/") if "/" in body.rstrip("/") else f"**/{body}"
         anchored.append(f"{'!' if negated else ''}/{prefix}/{body}")
     return tuple(anchored)
+
+
+def configured_excludes(settings: Settings, enabled: bool, *, import_defaults: bool) -> Excludes:
+    """``excludes`` from the settings (plus ``import.default_excludes`` for an import); none
+    under ``--no-excludes``."""
+    if not enabled:
+        return Excludes([])
+    rules = [Rule("excludes", tuple(settings.get_list("excludes")))]
+    if import_defaults:
+        defaults = tuple(settings.get_list("import.default_excludes"))
+        rules.append(Rule("import.default_excludes", defaults))
+    return Excludes(rules)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from containai import paths
 from containai.errors import ConfigError
@@ -27,6 +28,9 @@ ENV_PREFIX = "CONTAINAI"
 WORKSPACE_TABLE = "workspace"
 # In a [workspace."/p"] table these lists add to the global ones instead of replacing them.
 _ADDITIVE_IN_WORKSPACE = frozenset({"excludes", "import.additional_paths"})
+# import.on_conflict: what happens to a file changed on both sides (see transfer.plan).
+ConflictPolicy = Literal["backup", "skip", "overwrite"]
+CONFLICT_POLICIES: tuple[str, ...] = get_args(ConflictPolicy)
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,8 @@ def load(
 # Values whose type is not enough: (test, what is expected).
 _RANGES: dict[str, tuple[Any, str]] = {
     "import.on_conflict": (
-        lambda v: v in ("backup", "skip", "overwrite"),
-        'one of "backup", "skip", "overwrite"',
+        lambda v: v in CONFLICT_POLICIES,
+        f"one of {', '.join(map(json.dumps, CONFLICT_POLICIES))}",
     ),
     "export.compression_level": (lambda v: 0 <= v <= 9, "a gzip level from 0 to 9"),
     "agent.uid": (lambda v: v >= 0, "a user id (0 or more)"),

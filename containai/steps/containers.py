@@ -1,177 +1,46 @@
-"""Steps around agent containers: find one, run one, sync configs into one, stop one."""
+"""Steps around agent containers: find one, run one, open a shell in one, stop one."""
 
 from __future__ import annotations
 
 import os
-import shlex
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from containai import render
+from containai import labels
 from containai import workspaces as volumes
 from containai.container import sync_script as insync
-from containai.engine.client import ContainerInfo
+from containai.engine import ContainerInfo
 from containai.errors import ContainAIError, NotFoundError, UsageError
-from containai.host import manifest
-from containai.steps.volume import container_volume, lock_volume
-from containai.workflow.run import Run
+from containai.steps.syncing import sync_script
+from containai.steps.volume import find_target
+from containai.workflow.loader import step
+from containai.workflow.run import Options, Run, RunOptions, ShellOptions
 
 _KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
 
-# -- finding the workspace's container -----------------------------------------------------------
-
-
-def find_container(run: Run, *, require_running: bool = True) -> None:
+@step()
+def find_container(run: Run[Options], *, require_running: bool = True) -> None:
     """Hot reload: the container named by --container, or the one labelled with the workspace."""
-    if not run.options.hot_reload:
-        return
-    if run.options.container and run.options.data_volume:
-        raise UsageError("--container and --data-volume cannot be used together")
-    container = _target_container(run)
+    container = find_target(run)
     if require_running and container.state != "running":
         raise ContainAIError(
             f"container {container.name} is not running (state: {container.state}); hot reload "
             f"needs a running container. Use 'cai import --data-volume "
-            f"{container.labels.get(volumes.LABEL_VOLUME, '<volume>')}' for a stopped one"
+            f"{container.labels.get(labels.VOLUME, '<volume>')}' for a stopped one"
         )
     run.container = container
-    run.volume = container_volume(run, container.id)
-
-
-def _target_container(run: Run) -> ContainerInfo:
-    engine = run.engine
-    if run.options.container:
-        found = engine.container(run.options.container)
-        if found is None:
-            raise NotFoundError(f"container {run.options.container} not found")
-        if found.labels.get(volumes.LABEL_MANAGED) != "true":
-            raise UsageError(f"container {found.name} is not managed by containai")
-        return found
-    matches = engine.containers_labelled({volumes.LABEL_WORKSPACE: str(run.workspace)})
-    if not matches:
-        raise NotFoundError(
-            f"no containai container for workspace {run.workspace}; start one with "
-            f"'cai run {shlex.quote(str(run.workspace))}'"
-        )
-    if len(matches) > 1:
-        names = ", ".join(sorted(c.name for c in matches))
-        raise UsageError(
-            f"several containers belong to workspace {run.workspace} ({names}); "
-            "choose one with --container"
-        )
-    return matches[0]
-
-
-# -- the in-container sync ------------------------------------------------------------------
-
-
-def sync_script(run: Run) -> str:
-    loaded = manifest.load(run.workspace, user_config_dir=run.user_dir)
-    for warning in loaded.warnings:
-        run.ui.warn(warning)
-    return insync.script(
-        render.environment(run.workspace, run.user_dir),
-        loaded.entries,
-        data_mount=run.settings.get_str("agent.data_mount"),
-        home=run.settings.get_str("agent.home"),
-    )
-
-
-def reload_container(run: Run) -> None:
-    """After an import: link new entries in the running container (it is not restarted)."""
-    if run.container is None:
-        return
-    if run.options.dry_run:
-        run.ui.note(f"would reload configs into container {run.container.name}")
-        return
-    if run.exit_code:
-        run.ui.warn(f"import failed; container {run.container.name} was not reloaded")
-        return
-    report = _exec_sync(run, run.container, dry_run=False)
-    run.sync_report = report
-    if report.exit_code:
-        run.exit_code = 1
-
-
-def sync_container(run: Run) -> None:
-    """`cai sync --container NAME`: run the sync in that running container, as the agent."""
-    assert run.options.container is not None
-    container = _target_container(run)  # the same lookup and checks as hot reload
-    if container.state != "running":
-        raise ContainAIError(
-            f"container {container.name} is not running (state: {container.state})"
-        )
-    run.container = container
-    run.volume = container_volume(run, container.id)
-    lock_volume(run)
-    _report_sync(run, _exec_sync(run, container, dry_run=run.options.dry_run))
-
-
-def sync_here(run: Run) -> None:
-    """`cai sync` inside a container: run the same script with this machine's shell."""
-    environment = {insync.DRY_RUN_VARIABLE: "1"} if run.options.dry_run else {}
-    completed = subprocess.run(
-        ["sh", "-c", sync_script(run)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **environment},
-        check=False,
-    )
-    if completed.returncode == insync.NOT_MOUNTED_EXIT:
-        raise ContainAIError(completed.stderr.strip() or "the data volume is not mounted here")
-    _report_sync(run, insync.parse(completed.returncode, completed.stdout + completed.stderr))
-
-
-def _exec_sync(run: Run, container: ContainerInfo, *, dry_run: bool) -> insync.SyncReport:
-    uid, gid = run.settings.get_int("agent.uid"), run.settings.get_int("agent.gid")
-    environment = {"HOME": run.settings.get_str("agent.home")}
-    if dry_run:
-        environment[insync.DRY_RUN_VARIABLE] = "1"
-    code, output = run.engine.exec(
-        container.id, ["sh", "-c", sync_script(run)], user=f"{uid}:{gid}", environment=environment
-    )
-    if code == insync.NOT_MOUNTED_EXIT:
-        raise ContainAIError(f"container {container.name}: {output.strip()}")
-    return insync.parse(code, output)
-
-
-def _report_sync(run: Run, report: insync.SyncReport) -> None:
-    if run.ui.json_output:
-        run.ui.emit_json({"command": "sync", "dry_run": run.options.dry_run, **report.to_json()})
-    else:
-        for line in report.lines:
-            if run.ui.verbose or line.action in ("moved", "failed", "skipped"):
-                run.ui.line(f"{line.action:<10}~/{line.path}  ({line.detail})")
-        prefix = "dry run: " if run.options.dry_run else ""
-        if report.changed == 0 and not report.counts["failed"]:
-            run.ui.line(f"{prefix}nothing to do: {_counts(report)}")
-        else:
-            run.ui.line(f"{prefix}{_counts(report)}")
-    if report.exit_code:
-        run.exit_code = 1
-
-
-def _counts(report: insync.SyncReport) -> str:
-    c = report.counts
-    return (
-        f"{c['moved']} moved, {c['linked']} linked, {c['unchanged']} already linked, "
-        f"{c['skipped']} skipped, {c['failed']} failed"
-    )
-
-
-# -- cai run / cai stop ---------------------------------------------------------------------
 
 
 def container_name(workspace: Path) -> str:
     return volumes.derived_name(workspace)
 
 
+@step(needs=("volume", "helper"))
 def run_container(
-    run: Run, *, image: str | None = None, fresh: bool = False, detach: bool = False
+    run: Run[RunOptions], *, image: str | None = None, fresh: bool = False, detach: bool = False
 ) -> None:
     """Create (or start) the workspace's agent container, with the sync at start."""
     engine = run.engine
@@ -180,13 +49,13 @@ def run_container(
     existing = engine.container(name)
     if existing is not None and (fresh or run.options.fresh or run.options.reset):
         engine.remove(existing.id)
-        kept = existing.labels.get(volumes.LABEL_VOLUME, run.volume)
+        kept = existing.labels.get(labels.VOLUME, run.volume)
         run.ui.note(f"removed container {name} (volume {kept} kept)")
         existing = None
     if existing is not None:
-        if existing.labels.get(volumes.LABEL_VOLUME) != run.volume:
+        if existing.labels.get(labels.VOLUME) != run.volume:
             raise UsageError(
-                f"container {name} uses volume {existing.labels.get(volumes.LABEL_VOLUME)}, "
+                f"container {name} uses volume {existing.labels.get(labels.VOLUME)}, "
                 f"not {run.volume}; use --fresh to recreate it"
             )
         syncs_before = _syncs_done(engine.logs(existing.id))
@@ -207,29 +76,28 @@ def run_container(
     run.ui.line(name)
 
 
-def _create(run: Run, name: str, image: str) -> str:
-    settings = run.settings
+def _create(run: Run[RunOptions], name: str, image: str) -> str:
+    settings, agent = run.settings, run.agent
     agent_binds, agent_env = ssh_agent_forwarding(run)
     command = settings.get_list("run.command") or run.engine.image_command(image) or _KEEP_ALIVE
     # The sync runs first, as the agent; then the real command replaces the shell.
     starter = f'{sync_script(run)}\nexec "$@"\n'
-    uid, gid = settings.get_int("agent.uid"), settings.get_int("agent.gid")
     return run.engine.create_container(
         name,
         image,
         entrypoint=["sh", "-c", starter, "containai-start"],
         command=command,
-        user=f"{uid}:{gid}",
-        working_dir=settings.get_str("agent.workspace_mount"),
-        environment={"HOME": settings.get_str("agent.home"), **agent_env},
+        user=agent.user,
+        working_dir=agent.workspace_mount,
+        environment={"HOME": agent.home, **agent_env},
         labels={
-            volumes.LABEL_MANAGED: "true",
-            volumes.LABEL_WORKSPACE: str(run.workspace),
-            volumes.LABEL_VOLUME: run.volume,
+            labels.MANAGED: "true",
+            labels.WORKSPACE: str(run.workspace),
+            labels.VOLUME: run.volume,
         },
         binds={
-            str(run.workspace): {"bind": settings.get_str("agent.workspace_mount"), "mode": "rw"},
-            run.volume: {"bind": settings.get_str("agent.data_mount"), "mode": "rw"},
+            str(run.workspace): {"bind": agent.workspace_mount, "mode": "rw"},
+            run.volume: {"bind": agent.data_mount, "mode": "rw"},
             **agent_binds,
         },
         network_mode=settings.get_str("run.network") or "default",
@@ -243,7 +111,7 @@ def _syncs_done(logs: str) -> int:
     return logs.count(_SYNC_DONE)
 
 
-def _wait_for_sync(run: Run, container_id: str, syncs_before: int) -> None:
+def _wait_for_sync(run: Run[RunOptions], container_id: str, syncs_before: int) -> None:
     """Wait for this start's sync: the logs keep the lines of earlier starts."""
     deadline = time.monotonic() + run.settings.get_int("run.start_timeout")
     while time.monotonic() < deadline:
@@ -266,7 +134,7 @@ def _wait_for_sync(run: Run, container_id: str, syncs_before: int) -> None:
 AGENT_SOCKET = "/run/containai/ssh-agent.sock"
 
 
-def ssh_agent_forwarding(run: Run) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+def ssh_agent_forwarding(run: Run[RunOptions]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     """Mount the host's SSH agent socket (never a key) and point SSH_AUTH_SOCK at it."""
     if not run.settings.get_bool("run.forward_ssh_agent"):
         return {}, {}
@@ -294,7 +162,7 @@ def ssh_agent_forwarding(run: Run) -> tuple[dict[str, dict[str, str]], dict[str,
     return {socket_path: {"bind": AGENT_SOCKET, "mode": "rw"}}, {"SSH_AUTH_SOCK": AGENT_SOCKET}
 
 
-def _check_agent_socket(run: Run, container: ContainerInfo) -> None:
+def _check_agent_socket(run: Run[Options], container: ContainerInfo) -> None:
     """A stopped container's forwarded SSH agent socket must still exist before it starts:
     the engine would otherwise create a root-owned directory at that host path."""
     source = run.engine.mount_sources(container.id).get(AGENT_SOCKET)
@@ -311,75 +179,41 @@ def _check_agent_socket(run: Run, container: ContainerInfo) -> None:
         )
 
 
-def reset_volume(run: Run) -> None:
-    """`cai run --reset`: give the workspace a new, empty volume; the old one is kept."""
-    if not run.options.reset:
-        return
-    if run.container is not None:
-        raise UsageError(
-            f"--reset cannot change the volume of the running container {run.container.name}: "
-            "use 'cai run --reset' (it recreates the container)"
-        )
-    if run.options.data_volume:
-        raise UsageError("--reset and --data-volume cannot be used together")
-    origin = run.settings.origins.get("data_volume", "default")
-    if origin.startswith(("environment", *run.settings.explicit_files)):
-        # The new volume would be recorded below that setting and silently ignored later.
-        raise UsageError(f"--reset cannot override data_volume set by {origin}")
-    old = run.volume
-    new = volumes.validate_name(
-        f"{volumes.derived_name(run.workspace)}-{time.strftime('%Y%m%d%H%M%S')}"
-        f"{os.urandom(2).hex()}"
-    )
-    run.volume = new
-    if run.options.dry_run:
-        run.ui.note(f"would give workspace {run.workspace} the new volume {new} ({old} is kept)")
-        return
-    volumes.record_volume(run.workspace, new)
-    run.ui.note(
-        f"workspace {run.workspace} now uses the new volume {new}; the old volume {old} is kept "
-        f"(back it up with 'cai export --data-volume {old}', remove it with "
-        f"'docker volume rm {old}')"
-    )
-
-
-def shell_container(run: Run) -> None:
+@step()
+def shell_container(run: Run[ShellOptions]) -> None:
     """`cai shell`: a shell (or `-- CMD`) in the workspace's container, as the agent."""
     if not run.options.command and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("cai shell needs a terminal, or a command after --")
-    container = _target_container(run)
+    container = find_target(run)
     if container.state != "running":
         _check_agent_socket(run, container)
         run.ui.note(f"starting {container.name}")
         run.engine.start(container.id)
-    settings = run.settings
-    uid, gid = settings.get_int("agent.uid"), settings.get_int("agent.gid")
-    environment = {"HOME": settings.get_str("agent.home")}
+    environment = {"HOME": run.agent.home}
     if AGENT_SOCKET in run.engine.mount_sources(container.id):
         environment["SSH_AUTH_SOCK"] = AGENT_SOCKET
-    user, workdir = f"{uid}:{gid}", settings.get_str("agent.workspace_mount")
-    if run.options.command:
-        run.exit_code = run.engine.exec_stream(
-            container.id,
-            list(run.options.command),
-            user=user,
-            workdir=workdir,
-            environment=environment,
-            out=sys.stdout.buffer,
-            err=sys.stderr.buffer,
-        )
-        return
-    run.exit_code = run.engine.exec_interactive(
-        container.id, ["sh", "-l"], user=user, workdir=workdir, environment=environment
+    command = list(run.options.command)
+    # With a command its output passes through; without, an interactive shell on this terminal.
+    streams = (sys.stdout.buffer, sys.stderr.buffer) if command else (None, None)
+    run.exit_code = run.engine.exec(
+        container.id,
+        command or ["sh", "-l"],
+        user=run.agent.user,
+        workdir=run.agent.workspace_mount,
+        environment=environment,
+        out=streams[0],
+        err=streams[1],
     )
 
 
-def stop_container(run: Run) -> None:
+@step()
+def stop_container(run: Run[Options]) -> None:
+    """`cai stop`: stop the workspace's container (or --container's); its volume stays."""
     if run.options.container:
         found = run.engine.container(run.options.container)
     else:
         found = run.engine.container(container_name(run.workspace))
-    if found is None or found.labels.get(volumes.LABEL_MANAGED) != "true":
+    if found is None or found.labels.get(labels.MANAGED) != "true":
         what = run.options.container or f"for workspace {run.workspace}"
         raise NotFoundError(f"no containai container {what}")
     if found.state == "running":

@@ -8,29 +8,32 @@ from pathlib import Path
 from containai.archive import reader as archive
 from containai.archive.writer import ExportRequest, atomic_file, output_path, write_archive
 from containai.errors import ArchiveError, UsageError
-from containai.host import manifest
-from containai.host.excludes import Excludes, Rule
+from containai.host.excludes import configured_excludes
 from containai.host.secrets import SecretPaths, secret_patterns
 from containai.ui import human_bytes
-from containai.workflow.run import Run
+from containai.workflow.loader import step
+from containai.workflow.run import ExportOptions, Run, WorkflowError
 
 
-def write_export(run: Run) -> None:
+@step(needs=("helper",))
+def write_export(run: Run[ExportOptions]) -> None:
     """Stream the volume into a .tgz next to the target, then rename it into place."""
-    assert run.helper is not None, "open_volume must run first (required = true)"
+    helper = run.helper
+    if helper is None:
+        raise WorkflowError(
+            f"workflow {run.command}: open_volume needs 'with = {{ required = true }}'"
+        )
     target = output_path(run.options.output, dt.datetime.now(), Path.cwd())
     if not target.parent.is_dir():
         raise UsageError(f"output directory {target.parent} does not exist")
-    loaded = manifest.load(run.workspace, user_config_dir=run.user_dir)
     request = ExportRequest(
         volume=run.volume,
         labels=run.volume_labels,
-        excludes=_excludes(run),
+        excludes=configured_excludes(run.settings, run.options.excludes, import_defaults=False),
         include_secrets=run.options.secrets,
-        is_secret=SecretPaths(loaded.entries, secret_patterns(run.settings)),
+        is_secret=SecretPaths(run.manifest.entries, secret_patterns(run.settings)),
         compression_level=run.settings.get_int("export.compression_level"),
     )
-    helper = run.helper
     with atomic_file(target) as out:
         summary = write_archive(helper.get(""), out, request, helper.read_file)
     for path, why in summary.skipped:
@@ -57,10 +60,12 @@ def write_export(run: Run) -> None:
         print(target, file=run.ui.out)  # stdout carries only the path, for scripts
 
 
-def verify_export(run: Run) -> None:
+@step()
+def verify_export(run: Run[ExportOptions]) -> None:
     """Check an archive against its manifest: missing, extra and corrupt members."""
-    path = run.options.source
-    assert path is not None
+    path = run.options.verify
+    if path is None:
+        raise WorkflowError(f"workflow {run.command}: verify_export needs --verify ARCHIVE")
     if not path.is_file():
         raise UsageError(f"{path} is not a file")
     report = archive.verify_archive(
@@ -93,9 +98,3 @@ def verify_export(run: Run) -> None:
         raise ArchiveError(f"{path} failed verification: {problems} problem(s)")
     files = len(report.index.manifest.files) if report.index.manifest else 0
     run.ui.note(f"{path}: ok, {files} files match the manifest")
-
-
-def _excludes(run: Run) -> Excludes:
-    if not run.options.excludes:
-        return Excludes([])
-    return Excludes([Rule("excludes", tuple(run.settings.get_list("excludes")))])

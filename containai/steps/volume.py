@@ -1,33 +1,63 @@
-"""Steps shared by every workflow: which volume, and a helper container to reach it."""
+"""Steps shared by every workflow that touches a volume: which one, its lock, its helper, what
+it holds, and deleting from it."""
 
 from __future__ import annotations
 
-from containai import render
-from containai import workspaces as volumes
-from containai.engine.client import HelperSpec
+import os
+import shlex
+import time
+
+from containai import labels, render, workspaces
+from containai.engine import ContainerInfo, HelperSpec
 from containai.errors import NotFoundError, UsageError
 from containai.locking import volume_lock
+from containai.transfer import volume_state
 from containai.transfer.plan import DELETE
 from containai.transfer.stream import Outcome
-from containai.workflow.run import Run
+from containai.workflow.loader import step
+from containai.workflow.run import Options, Run
 
 
-def resolve_volume(run: Run) -> None:
-    """Pick the data volume: --container's, --data-volume, settings (env, config), derived."""
-    if run.container is not None:
-        return  # hot reload already took the volume from the container's label
-    if run.options.container:
-        if run.options.data_volume:
-            raise UsageError("--container and --data-volume cannot be used together")
+@step(gives=("volume",))
+def resolve_volume(run: Run[Options]) -> None:
+    """Pick the data volume: the container's, --data-volume, settings (env, config), derived."""
+    if run.container is not None:  # hot reload: the volume of the container found
+        run.volume = container_volume(run, run.container.id)
+    elif run.options.container:
         run.volume = container_volume(run, run.options.container)
     else:
-        run.volume = volumes.resolve_name(
+        run.volume = workspaces.resolve_name(
             run.options.data_volume, run.settings.get_str("data_volume"), run.workspace
         )
     run.ui.info(f"using data volume {run.volume}")
 
 
-def lock_volume(run: Run) -> None:
+@step(needs=("volume",))
+def reset_volume(run: Run[Options]) -> None:
+    """A new, empty volume for the workspace (recorded in the state file); the old one is kept."""
+    origin = run.settings.origins.get("data_volume", "default")
+    if origin.startswith(("environment", *run.settings.explicit_files)):
+        # The new volume would be recorded below that setting and silently ignored later.
+        raise UsageError(f"--reset cannot override data_volume set by {origin}")
+    old = run.volume
+    new = workspaces.validate_name(
+        f"{workspaces.derived_name(run.workspace)}-{time.strftime('%Y%m%d%H%M%S')}"
+        f"{os.urandom(2).hex()}"
+    )
+    run.volume = new
+    if run.options.dry_run:
+        run.ui.note(f"would give workspace {run.workspace} the new volume {new} ({old} is kept)")
+        return
+    workspaces.record_volume(run.workspace, new)
+    run.ui.note(
+        f"workspace {run.workspace} now uses the new volume {new}; the old volume {old} is kept "
+        f"(back it up with 'cai export --data-volume {old}', remove it with "
+        f"'docker volume rm {old}')"
+    )
+
+
+@step(needs=("volume",))
+def lock_volume(run: Run[Options]) -> None:
     """Hold the volume's lock until the command ends (another command waits, then gives up)."""
     run.stack.enter_context(
         volume_lock(
@@ -39,27 +69,58 @@ def lock_volume(run: Run) -> None:
     )
 
 
-def container_volume(run: Run, name: str) -> str:
+def container_volume(run: Run[Options], name: str) -> str:
     container = run.engine.container(name)
     if container is None:
         raise NotFoundError(f"container {name} not found")
-    if container.labels.get(volumes.LABEL_MANAGED) != "true":
+    if container.labels.get(labels.MANAGED) != "true":
         raise UsageError(f"container {name} is not managed by containai")
-    volume = container.labels.get(volumes.LABEL_VOLUME)
+    volume = container.labels.get(labels.VOLUME)
     if not volume:
-        raise UsageError(f"container {name} has no {volumes.LABEL_VOLUME} label")
-    return volumes.validate_name(volume)
+        raise UsageError(f"container {name} has no {labels.VOLUME} label")
+    return workspaces.validate_name(volume)
 
 
+def find_target(run: Run[Options]) -> ContainerInfo:
+    """The container named by --container, or the one labelled with the workspace."""
+    engine = run.engine
+    if run.options.container:
+        found = engine.container(run.options.container)
+        if found is None:
+            raise NotFoundError(f"container {run.options.container} not found")
+        if found.labels.get(labels.MANAGED) != "true":
+            raise UsageError(f"container {found.name} is not managed by containai")
+        return found
+    matches = engine.containers_labelled({labels.WORKSPACE: str(run.workspace)})
+    if not matches:
+        raise NotFoundError(
+            f"no containai container for workspace {run.workspace}; start one with "
+            f"'cai run {shlex.quote(str(run.workspace))}'"
+        )
+    if len(matches) > 1:
+        names = ", ".join(sorted(c.name for c in matches))
+        raise UsageError(
+            f"several containers belong to workspace {run.workspace} ({names}); "
+            "choose one with --container"
+        )
+    return matches[0]
+
+
+@step(needs=("volume",), gives=("helper",))
 def open_volume(
-    run: Run, *, create: bool = False, required: bool = False, read_only: bool = False
+    run: Run[Options], *, create: bool = False, required: bool = False, read_only: bool = False
 ) -> None:
-    """Attach a helper container to the volume (creating the volume first when asked)."""
+    """Attach a helper container to the volume (creating the volume first when asked; a
+    restore gives it the archive's labels too)."""
     info = run.engine.volume(run.volume)
     if info is None and required:
         raise NotFoundError(f"volume {run.volume} does not exist")
     if info is None and create and not run.options.dry_run:
-        info = run.engine.create_volume(run.volume, volumes.labels_for(run.workspace))
+        manifest = run.archive.manifest if run.has("archive") else None
+        wanted = dict(manifest.volume_labels) if manifest else {}
+        wanted.update(workspaces.labels_for(run.workspace))
+        info = run.engine.create_volume(run.volume, wanted)
+    run.helper = None
     if info is None:
         return
     run.volume_labels = info.labels
@@ -69,10 +130,24 @@ def open_volume(
     run.helper = run.stack.enter_context(helper)
 
 
-def delete_planned(run: Run, outcome: Outcome) -> None:
+@step(needs=("helper",), gives=("state",))
+def read_volume(run: Run[Options]) -> None:
+    """Read what the volume holds, hashing only the paths this run may write."""
+    if run.helper is None:
+        run.state = volume_state.empty()
+        return
+    if run.has("scan"):
+        writes = {c.path for c in run.scan.candidates if c.kind == "file"}
+    elif run.has("archive"):
+        writes = {e.name for e in run.archive.entries if e.kind in ("file", "hardlink")}
+    else:
+        writes = set()
+    run.state = volume_state.read(run.helper.get(""), hash_paths=writes)
+
+
+def delete_planned(run: Run[Options], outcome: Outcome) -> None:
     """Delete the plan's ``delete`` paths: the archive API can write but never remove, so this
     runs ``rm`` in a short-lived container of ``engine.shell_image`` (only when needed)."""
-    assert run.plan is not None
     paths = [item.path for item in run.plan.items if item.action == DELETE]
     if not paths:
         return
@@ -85,18 +160,14 @@ def delete_planned(run: Run, outcome: Outcome) -> None:
         if code != 0:
             for path in batch:
                 outcome.failures[path] = f"could not delete: {' '.join(output.split())[:200]}"
-            continue
-        outcome.deleted += len(batch)
 
 
-def helper_spec(run: Run) -> HelperSpec:
-    env = render.environment(run.workspace, run.user_dir)
+def helper_spec(run: Run[Options]) -> HelperSpec:
     text = render.render(
-        env,
+        render.environment(run.workspace, run.user_dir),
         "containers/helper.toml.j2",
         image=run.settings.get_str("engine.helper_image"),
-        uid=run.settings.get_int("agent.uid"),
-        gid=run.settings.get_int("agent.gid"),
-        volume=run.volume,
+        uid=run.agent.uid,
+        gid=run.agent.gid,
     )
     return HelperSpec.from_toml(text)

@@ -23,7 +23,6 @@ DELETE = "delete"
 ERROR = "error"
 SKIP_CREDENTIAL = "skip:credential"
 
-CONFLICT_POLICIES = ("backup", "skip", "overwrite")
 # Placeholders (here or from the in-container sync) hold nothing worth a backup.
 PLACEHOLDER_DIGESTS = frozenset(hashlib.sha256(data).hexdigest() for data in (b"", b"{}", b"{}\n"))
 # Actions that put host content (or a placeholder) into the volume.

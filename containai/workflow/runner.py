@@ -1,14 +1,14 @@
-"""Run a named workflow for a command: settings, context, steps, cleanup, exit code."""
+"""Run a named workflow for a command: settings, the run state, the steps, cleanup, exit code."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from containai import paths, settings, workspaces
+from containai import labels, paths, settings, workspaces
 from containai.steps import REGISTRY
 from containai.ui import UI
-from containai.workflow import loader as workflow
+from containai.workflow import loader
 from containai.workflow.run import Options, Run
 
 
@@ -27,7 +27,7 @@ def run_workflow(
     path = workspaces.workspace_path(workspace)
     loaded = settings.load(path, config_file=Path(config) if config else None)
     user_dir = paths.user_config_dir()
-    chosen = workflow.load(name, workflow.search_path(path, user_dir), REGISTRY)
+    chosen = loader.load(name, loader.search_path(path, user_dir), REGISTRY, type(options))
     run = Run(
         command=name,
         settings=loaded,
@@ -37,20 +37,19 @@ def run_workflow(
         user_dir=user_dir,
     )
     with run.stack:
-        workflow.run(chosen, run)
+        loader.run(chosen, run)
     return run.exit_code
 
 
 def container_workspace(name: str) -> str | None:
     """The host workspace of a containai container, so that its settings and manifests apply
     (when that directory exists here; otherwise the current directory's are used)."""
-    from containai.engine.client import Engine
-    from containai.workspaces import LABEL_WORKSPACE
+    from containai.engine import Engine
 
     engine = Engine.connect()
     try:
         found = engine.container(name)
     finally:
         engine.close()
-    label = found.labels.get(LABEL_WORKSPACE) if found else None
+    label = found.labels.get(labels.WORKSPACE) if found else None
     return label if label and Path(label).is_dir() else None

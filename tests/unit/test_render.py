@@ -49,11 +49,13 @@ def test_the_packaged_helper_container_spec_renders_with_its_variables(user_dir:
 
     env = render.environment(None, user_dir)
     text = render.render(
-        env, "containers/helper.toml.j2", image="containai/helper", uid=1000, gid=1000, volume="v1"
+        env, "containers/helper.toml.j2", image="containai/helper", uid=1000, gid=1000
     )
     spec = tomllib.loads(text)
     assert spec["user"] == "1000:1000"
-    assert spec["labels"]["containai.data-volume"] == "v1"
+    assert spec["mount_point"] == {"uid": 1000, "gid": 1000, "mode": 0o700}
+    # Labels and confinement are not the template's to choose: the engine layer sets them.
+    assert "labels" not in spec and "network_mode" not in spec
 
 
 def test_a_missing_variable_is_a_config_error(project: Path, user_dir: Path) -> None:

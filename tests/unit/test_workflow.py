@@ -13,29 +13,32 @@ from containai.errors import ConfigError
 from containai.resources import packaged_workflows
 from containai.steps import REGISTRY
 from containai.workflow import loader as workflow
-from containai.workflow.loader import StepFunction
+from containai.workflow.loader import StepDef, step
+from containai.workflow.run import ExportOptions, ImportOptions, Options, Run, WorkflowError
 
 
 @dataclass
 class Context:
     calls: list[str] = field(default_factory=list)
-    stop: bool = False
+    options: Options = field(default_factory=Options)
 
 
+@step(gives=("plan",))
 def record(context: Context) -> None:
     context.calls.append("record")
 
 
+@step()
 def greet(context: Context, *, name: str = "world", loud: bool = False) -> None:
     context.calls.append(f"greet {name}{'!' if loud else ''}")
 
 
+@step(needs=("plan",))
 def halt(context: Context) -> None:
     context.calls.append("halt")
-    context.stop = True
 
 
-FAKE: dict[str, StepFunction] = {"record": record, "greet": greet, "halt": halt}
+FAKE: dict[str, StepDef] = {"record": record, "greet": greet, "halt": halt}
 
 
 @pytest.fixture
@@ -61,9 +64,11 @@ def steps_toml(*names: str) -> str:
     return "".join(f'[[steps]]\nuse = "{name}"\n' for name in names)
 
 
-def load_error(path: Path, registry: dict[str, StepFunction] = FAKE) -> ConfigError:
+def load_error(
+    path: Path, registry: dict[str, StepDef] = FAKE, options: type[Options] = Options
+) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
-        workflow.load(path.stem, [path.parent], registry)
+        workflow.load(path.stem, [path.parent], registry, options)
     assert caught.value.exit_code == 2
     assert "\n" not in str(caught.value)
     return caught.value
@@ -73,28 +78,33 @@ def load_error(path: Path, registry: dict[str, StepFunction] = FAKE) -> ConfigEr
 
 
 def test_the_packaged_import_workflow_loads(user_dir: Path) -> None:
-    loaded = workflow.load("import", workflow.search_path(None, user_dir), REGISTRY)
+    loaded = workflow.load("import", workflow.search_path(None, user_dir), REGISTRY, ImportOptions)
     assert loaded.path == packaged_workflows() / "import.toml"
     assert loaded.description
     assert loaded.steps
-    assert all(step.function is REGISTRY[step.name] for step in loaded.steps)
+    assert all(item.definition is REGISTRY[item.name] for item in loaded.steps)
 
 
 @pytest.mark.parametrize(
     "name", sorted(path.stem for path in packaged_workflows().glob("*.toml")), ids=str
 )
 def test_every_packaged_workflow_loads_against_the_registry(name: str, user_dir: Path) -> None:
-    loaded = workflow.load(name, workflow.search_path(None, user_dir), REGISTRY)
+    from containai.tasks import WORKFLOW_OPTIONS
+    from containai.workflow import run
+
+    options = getattr(run, WORKFLOW_OPTIONS[name])
+    loaded = workflow.load(name, workflow.search_path(None, user_dir), REGISTRY, options)
     assert loaded.steps
 
 
 def test_every_registered_step_is_a_plain_function_taking_the_run_first() -> None:
     import inspect
 
-    for name, function in REGISTRY.items():
-        parameters = list(inspect.signature(function).parameters.values())
+    for name, definition in REGISTRY.items():
+        parameters = list(inspect.signature(definition.function).parameters.values())
         assert parameters, name
         assert parameters[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, name
+        assert parameters[0].name == "run", name
 
 
 # --- the override chain ---------------------------------------------------------------------
@@ -159,6 +169,61 @@ def test_an_unknown_step_is_an_error_listing_the_known_steps(tmp_path: Path) -> 
     assert "step 2" in message
     assert "'recrod'" in message
     assert "greet, halt, record" in message
+
+
+def test_a_step_needing_what_no_earlier_step_gives_is_refused(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", steps_toml("halt", "record"))
+    message = str(load_error(path))
+    assert "step 1 (halt) needs the plan" in message
+
+
+def test_a_conditional_step_does_not_satisfy_a_later_need(tmp_path: Path) -> None:
+    text = '[[steps]]\nuse = "record"\nwhen = "dry_run"\n' + steps_toml("halt")
+    path = write_workflow(tmp_path, "w", text)
+    assert "step 2 (halt) needs the plan" in str(load_error(path))
+
+
+def test_when_must_name_a_boolean_option_of_the_command(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", '[[steps]]\nuse = "record"\nwhen = "replace"\n')
+    message = str(load_error(path))
+    assert "'when' must name one of" in message and "dry_run" in message
+    # The same condition is valid for the command that has that option.
+    workflow.load("w", [tmp_path], FAKE, ImportOptions)
+
+
+def test_a_step_of_another_command_is_refused(tmp_path: Path) -> None:
+    path = write_workflow(tmp_path, "w", steps_toml("verify_export"))
+    assert "belongs to another command" in str(load_error(path, REGISTRY, ImportOptions))
+    workflow.load("w", [tmp_path], REGISTRY, ExportOptions)
+
+
+def test_step_option_values_are_checked_against_the_step_signature(tmp_path: Path) -> None:
+    text = steps_toml("scan_host", "resolve_volume", "open_volume", "read_volume")
+    bad = text + '[[steps]]\nuse = "plan_import"\nwith = { on_conflict = "bakup" }\n'
+    path = write_workflow(tmp_path, "w", bad)
+    message = str(load_error(path, REGISTRY, ImportOptions))
+    assert "'on_conflict' must be one of 'backup', 'skip', 'overwrite'" in message
+    wrong_type = text.replace('use = "open_volume"', 'use = "open_volume"\nwith = { create = 1 }')
+    path = write_workflow(tmp_path, "w", wrong_type)
+    assert "'create' must be" in str(load_error(path, REGISTRY, ImportOptions))
+
+
+def test_reading_a_phase_no_step_gave_is_a_workflow_error(isolated_env: Path) -> None:
+    from containai import settings
+    from containai.ui import UI
+
+    run = Run(
+        "import",
+        settings.load(isolated_env),
+        Options(),
+        UI(),
+        home=isolated_env,
+        user_dir=isolated_env,
+    )
+    with pytest.raises(WorkflowError, match="needs the plan, which no earlier step gave"):
+        _ = run.plan
+    run.plan = "a plan"  # type: ignore[assignment]
+    assert run.has("plan") and run.plan == "a plan"
 
 
 def test_an_unknown_step_against_the_real_registry_lists_its_steps(tmp_path: Path) -> None:
@@ -237,32 +302,24 @@ def test_run_calls_the_steps_in_order_with_their_options(tmp_path: Path) -> None
         + steps_toml("greet"),
     )
     context = Context()
-    workflow.run(loaded, context)
+    workflow.run(loaded, context)  # type: ignore[arg-type]
     assert context.calls == ["record", "greet team!", "greet world"]
 
 
-def test_run_stops_after_the_step_that_sets_stop(tmp_path: Path) -> None:
-    loaded = load_fake(tmp_path, steps_toml("record", "halt", "record"))
-    context = Context()
-    workflow.run(loaded, context)
-    assert context.calls == ["record", "halt"]
-
-
-def test_run_works_on_a_context_without_a_stop_attribute(tmp_path: Path) -> None:
-    loaded = load_fake(tmp_path, steps_toml("record"))
-
-    class Bare:
-        def __init__(self) -> None:
-            self.calls: list[str] = []
-
-    context: Any = Bare()
-    workflow.run(loaded, context)
-    assert context.calls == ["record"]
+def test_a_step_with_when_runs_only_when_that_option_is_on(tmp_path: Path) -> None:
+    text = steps_toml("record") + '[[steps]]\nuse = "greet"\nwhen = "dry_run"\n'
+    loaded = load_fake(tmp_path, text)
+    off, on = Context(), Context(options=Options(dry_run=True))
+    workflow.run(loaded, off)  # type: ignore[arg-type]
+    workflow.run(loaded, on)  # type: ignore[arg-type]
+    assert off.calls == ["record"]
+    assert on.calls == ["record", "greet world"]
 
 
 def test_nothing_runs_when_a_later_step_is_invalid(tmp_path: Path) -> None:
     calls: list[str] = []
 
+    @step()
     def side_effect(context: Any) -> None:
         calls.append("ran")
 
@@ -273,6 +330,7 @@ def test_nothing_runs_when_a_later_step_is_invalid(tmp_path: Path) -> None:
 
 
 def test_a_step_error_propagates_and_later_steps_do_not_run(tmp_path: Path) -> None:
+    @step()
     def boom(context: Context) -> None:
         raise RuntimeError("boom")
 
@@ -280,5 +338,5 @@ def test_a_step_error_propagates_and_later_steps_do_not_run(tmp_path: Path) -> N
     loaded = workflow.load(path.stem, [tmp_path], {**FAKE, "boom": boom})
     context = Context()
     with pytest.raises(RuntimeError):
-        workflow.run(loaded, context)
+        workflow.run(loaded, context)  # type: ignore[arg-type]
     assert context.calls == []

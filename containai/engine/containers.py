@@ -1,0 +1,107 @@
+"""Containers and images: find, create, start, stop, remove, read logs; make sure an image is
+there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from containai import labels
+from containai.engine.errors import api_errors, inspect_or_none, reason
+from containai.errors import EngineError
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    id: str
+    labels: dict[str, str]
+    state: str
+
+
+class ContainersMixin:
+    client: Any
+
+    def container(self, name: str) -> ContainerInfo | None:
+        attrs = inspect_or_none(self.client.api.inspect_container, "container", name)
+        if attrs is None:
+            return None
+        return ContainerInfo(
+            name=attrs["Name"].lstrip("/"),
+            id=attrs["Id"],
+            labels=dict(attrs["Config"].get("Labels") or {}),
+            state=attrs["State"]["Status"],
+        )
+
+    def containers_labelled(self, wanted: dict[str, str]) -> list[ContainerInfo]:
+        """Containers (running or not) carrying all of ``wanted``; helpers excluded."""
+        return self._listed(all=True, filters={"label": [f"{k}={v}" for k, v in wanted.items()]})
+
+    def containers_using(self, volume: str) -> list[ContainerInfo]:
+        """Running containers that mount ``volume`` (helpers excluded)."""
+        return self._listed(filters={"volume": volume, "status": "running"})
+
+    def _listed(self, **query: Any) -> list[ContainerInfo]:
+        with api_errors("cannot list containers"):
+            found = self.client.api.containers(**query)
+        infos = [self.container(item["Id"]) for item in found]
+        return [i for i in infos if i is not None and i.labels.get(labels.ROLE) != labels.HELPER]
+
+    def mount_sources(self, container_id: str) -> dict[str, str]:
+        """Mount destination in the container -> its source on the host (or volume name)."""
+        with api_errors("cannot inspect the container"):
+            mounts = self.client.api.inspect_container(container_id).get("Mounts") or []
+        return {str(m.get("Destination", "")): str(m.get("Source", "")) for m in mounts}
+
+    def image_command(self, image: str) -> list[str]:
+        """The image's own entrypoint + command (what it would run by default)."""
+        with api_errors(f"cannot inspect image {image}"):
+            config = self.client.api.inspect_image(image).get("Config") or {}
+        return [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+
+    def create_container(self, name: str, image: str, **options: Any) -> str:
+        host = self.client.api.create_host_config(
+            binds=options.pop("binds"), init=True, network_mode=options.pop("network_mode")
+        )
+        with api_errors(f"cannot create container {name}"):
+            created = self.client.api.create_container(
+                image=image, name=name, host_config=host, **options
+            )
+        return str(created["Id"])
+
+    def start(self, container_id: str) -> None:
+        with api_errors("cannot start the container"):
+            self.client.api.start(container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        with api_errors("cannot stop the container"):
+            self.client.api.stop(container_id, timeout=timeout)
+
+    def remove(self, container_id: str) -> None:
+        with api_errors("cannot remove the container"):
+            self.client.api.remove_container(container_id, force=True, v=False)
+
+    def logs(self, container_id: str) -> str:
+        with api_errors("cannot read the container's logs"):
+            data = self.client.api.logs(container_id, stdout=True, stderr=True)
+        return bytes(data).decode(errors="replace")
+
+    def ensure_image(self, image: str, hint: str = "") -> None:
+        """The image must be local, or pullable; a clear error otherwise."""
+        import docker.errors
+        from docker.utils import parse_repository_tag
+
+        try:
+            self.client.api.inspect_image(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            repository, tag = parse_repository_tag(image)
+            self.client.api.pull(repository, tag=tag or "latest")
+        except docker.errors.DockerException as error:
+            advice = f"; {hint}" if hint else ""
+            raise EngineError(
+                f"image {image} is not available locally and cannot be pulled "
+                f"({reason(error)}){advice}"
+            ) from None

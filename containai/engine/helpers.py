@@ -1,0 +1,256 @@
+"""Helper containers: how containai reaches a volume's files without running anything in it.
+
+A helper is created but never started: the engine's archive API (put_archive, get_archive) works
+on a created container. Its image is generated here, holding nothing but the mount point, so no
+registry is needed. Only deleting files runs a program (``run_in_volume``). Every helper is
+built by ``_create_hardened``: no network, no capability, no new privileges, one mount.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import tarfile
+import time
+import tomllib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from containai import labels
+from containai.engine.containers import ContainersMixin
+from containai.engine.errors import api_errors
+from containai.errors import EngineError
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HelperSpec:
+    """What a helper container looks like, read from templates/containers/helper.toml.j2."""
+
+    image: str
+    mount: str
+    command: list[str]
+    user: str
+    mount_uid: int
+    mount_gid: int
+    mount_mode: int
+
+    @classmethod
+    def from_toml(cls, text: str) -> HelperSpec:
+        data = tomllib.loads(text)
+        point = data["mount_point"]
+        return cls(
+            image=data["image"],
+            mount=data["mount"],
+            command=list(data["command"]),
+            user=data["user"],
+            mount_uid=point["uid"],
+            mount_gid=point["gid"],
+            mount_mode=point["mode"],
+        )
+
+
+class HelpersMixin(ContainersMixin):
+    """Helpers are containers: this builds on ContainersMixin (ensure_image)."""
+
+    @contextlib.contextmanager
+    def helper(self, volume: str, spec: HelperSpec, *, read_only: bool = False) -> Iterator[Helper]:
+        """A created, never-started container with ``volume`` at ``spec.mount``; always removed."""
+        image = self._ensure_helper_image(spec)
+        name = f"containai-helper-{uuid.uuid4().hex[:12]}"
+        helper = Helper(self.client, name, spec.mount)
+        try:
+            self._create_hardened(
+                name, image, spec.command, volume, spec.mount, user=spec.user, read_only=read_only
+            )
+            yield helper
+        finally:
+            # Open archive streams first: the engine will not remove a container while it is
+            # still streaming from it. Removal goes by name, so an interrupt that struck while
+            # the container was being created cannot leave it behind.
+            helper.close()
+            with contextlib.suppress(Exception):
+                self.client.api.remove_container(name, force=True, v=False)
+
+    def remove_stale_helpers(self, volume: str, *, older_than: float = 3600) -> int:
+        """Remove never-started helpers of ``volume`` left by killed commands (a SIGKILL leaves
+        no chance to clean up). Only old ones: a younger one may belong to a running command."""
+        wanted = [f"{labels.ROLE}={labels.HELPER}", f"{labels.VOLUME}={volume}"]
+        with api_errors("cannot list containers"):
+            found = self.client.api.containers(all=True, filters={"label": wanted})
+        cutoff = time.time() - older_than
+        removed = 0
+        for item in found:
+            if item.get("State") == "created" and item.get("Created", cutoff) < cutoff:
+                with contextlib.suppress(Exception):
+                    self.client.api.remove_container(item["Id"], force=True)
+                    removed += 1
+        return removed
+
+    def run_in_volume(
+        self, volume: str, image: str, command: list[str], *, mount: str = "/data"
+    ) -> tuple[int, str]:
+        """Run a short program against the volume (for what the archive API cannot do: delete).
+
+        It runs as root with every capability dropped except DAC_OVERRIDE, which deleting files
+        of any owner needs.
+        """
+        self.ensure_image(image, "set engine.shell_image to a local image with a POSIX shell")
+        name = f"containai-helper-{uuid.uuid4().hex[:12]}"
+        try:
+            self._create_hardened(
+                name, image, command, volume, mount, user="0:0", cap_add=["DAC_OVERRIDE"]
+            )
+            with api_errors("the helper container failed"):
+                self.client.api.start(name)
+                status = self.client.api.wait(name)
+                output = self.client.api.logs(name, stdout=True, stderr=True)
+            return int(status.get("StatusCode", 1)), output.decode(errors="replace")
+        finally:
+            with contextlib.suppress(Exception):
+                self.client.api.remove_container(name, force=True)
+
+    def _create_hardened(
+        self,
+        name: str,
+        image: str,
+        command: list[str],
+        volume: str,
+        mount: str,
+        *,
+        user: str,
+        read_only: bool = False,
+        cap_add: list[str] | None = None,
+    ) -> None:
+        """The one way a helper is made: no network, no capabilities (but ``cap_add``), no new
+        privileges, the volume as its only mount, and the labels that find it again."""
+        with api_errors("cannot create the helper container"):
+            self.client.api.create_container(
+                image=image,
+                command=command,
+                name=name,
+                labels={labels.MANAGED: "true", labels.ROLE: labels.HELPER, labels.VOLUME: volume},
+                network_disabled=True,
+                user=user,
+                host_config=self.client.api.create_host_config(
+                    binds={volume: {"bind": mount, "mode": "ro" if read_only else "rw"}},
+                    network_mode="none",
+                    privileged=False,
+                    cap_drop=["ALL"],
+                    cap_add=cap_add,
+                    security_opt=["no-new-privileges"],
+                    log_config={"type": "json-file"},  # run_in_volume reads its output back
+                ),
+            )
+
+    def _ensure_helper_image(self, spec: HelperSpec) -> str:
+        """The helper image for ``spec``, generated here if absent. Its tag is a hash of its
+        content, so a change of owner or mode never reuses an image made for another."""
+        import docker.errors
+
+        content = _mount_point_tar(spec)
+        tag = hashlib.sha256(content).hexdigest()[:16]
+        image = f"{spec.image}:{tag}"
+        try:
+            self.client.api.inspect_image(image)
+            return image
+        except docker.errors.ImageNotFound:
+            pass
+        with api_errors("cannot create the helper image"):
+            self.client.api.import_image_from_data(content, repository=spec.image, tag=tag)
+        return image
+
+
+class Helper:
+    """File transfer into and out of a volume through a helper container's archive API."""
+
+    def __init__(self, client: Any, container: str, mount: str) -> None:
+        self._client = client
+        self.id = container  # its name: valid for the engine from the moment it exists
+        self.mount = mount
+        self._responses: list[Any] = []
+
+    def put(self, stream: Iterable[bytes]) -> None:
+        """Unpack a tar stream at the volume root (the engine applies it entry by entry)."""
+        with api_errors("writing to the volume failed"):
+            self._client.api.put_archive(self.id, self.mount, _chunked(stream))
+
+    def read_file(self, path: str) -> bytes:
+        """The content of one regular file in the volume."""
+        from containai.transfer.tar import open_stream
+
+        with open_stream(self.get(path)) as tar:
+            for info in tar:
+                handle = tar.extractfile(info)
+                if handle is not None:
+                    return handle.read()
+        raise EngineError(f"{path} is not a regular file in the volume")
+
+    def get(self, path: str = "") -> Iterator[bytes]:
+        """The tar stream of ``path`` (relative to the volume root), names under its basename.
+
+        The request is made through the SDK's session (rather than ``get_archive``) so that its
+        response can be closed when the helper goes: an abandoned stream would otherwise keep
+        the engine from removing the container.
+        """
+        import docker.errors
+        import requests
+
+        api = self._client.api
+        full = f"{self.mount}/{path}".rstrip("/")
+        url = f"{api.base_url}/v{api.api_version}/containers/{self.id}/archive"
+        with api_errors("reading the volume failed"):
+            # identity: the SDK's own get_archive asks the same; the engine would otherwise
+            # gzip the whole volume for a reader on the same machine.
+            response = api.get(
+                url,
+                params={"path": full},
+                headers={"Accept-Encoding": "identity"},
+                stream=True,
+                timeout=None,
+            )
+            self._responses.append(response)
+            try:
+                response.raise_for_status()
+            except requests.exceptions.HTTPError as error:
+                raise docker.errors.create_api_error_from_http_exception(error) from None
+        return _guarded(response.iter_content(_CHUNK))
+
+    def close(self) -> None:
+        for response in self._responses:
+            with contextlib.suppress(Exception):
+                response.close()
+        self._responses.clear()
+
+
+def _guarded(stream: Iterator[bytes]) -> Iterator[bytes]:
+    with api_errors("reading the volume failed"):
+        yield from stream
+
+
+def _chunked(stream: Iterable[bytes]) -> Iterator[bytes]:
+    # requests sends a generator with chunked transfer encoding; coalescing the many small tar
+    # headers into ~1 MiB chunks keeps the per-chunk overhead negligible.
+    pending = bytearray()
+    for piece in stream:
+        pending += piece
+        if len(pending) >= _CHUNK:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def _mount_point_tar(spec: HelperSpec) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(spec.mount.strip("/"))
+        info.type = tarfile.DIRTYPE
+        info.mode = spec.mount_mode
+        info.uid, info.gid = spec.mount_uid, spec.mount_gid
+        tar.addfile(info)
+    return buffer.getvalue()
