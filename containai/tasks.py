@@ -1,12 +1,15 @@
 """The command-line surface: one thin invoke task per command; parameters are the flags.
 
-Tasks turn flags into ``Options`` and run the named workflow. Heavy modules are imported inside
-the task bodies so that ``cai --help`` and ``cai --version`` start fast.
+A task checks the command-line rules, turns its flags into the options of its workflow and runs
+it. Heavy modules are imported inside the task bodies so that ``cai --help`` and ``cai
+--version`` start fast. A flag means the same in every command: its help text is written once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +30,21 @@ WORKFLOW_OPTIONS = {
     "sync": "Options",
     "sync-container": "Options",
 }
+# Keyword arguments of _run that go to run_workflow; the others fill the options class.
+_RUN_ARGUMENTS = frozenset({"workspace", "config", "verbose", "json_output"})
 
-# Keyword arguments of _run that go into the options object rather than to run_workflow.
-_OPTION_FIELDS = frozenset(
-    {"dry_run", "data_volume", "container", "hot_reload", "reset", "source", "secrets"}
-    | {"excludes", "replace", "output", "verify", "image", "fresh", "detach", "command"}
-)
-
-_COMMON_HELP = {
+_SHORT = {"workspace": "w", "verbose": "v", "output": "o"}
+_HELP = {
     "workspace": "Workspace directory (default: the current directory).",
     "data_volume": "Use this data volume instead of the workspace's.",
+    "container": "Use this containai container (and its volume) instead of the workspace's.",
     "config": "Read settings from this file too (it must exist).",
     "verbose": "Say more: every path and why it was skipped.",
     "json": "Print the result as JSON on stdout.",
+    "dry_run": "Show the plan; change nothing.",
+    "no_secrets": "Skip secret files (tokens, keys); volume copies stay as they are.",
+    "no_excludes": "Ignore exclude patterns (the *.priv.* rule stays on).",
+    "reset": "Use a new, empty data volume for the workspace (the old one is kept).",
 }
 
 
@@ -77,6 +82,26 @@ class CaiTask(Task[Any]):
         return opts
 
 
+def command(
+    name: str | None = None, positional: str | None = "workspace", **help: str
+) -> Callable[[Callable[..., None]], CaiTask]:
+    """A cai task: help from ``_HELP`` unless given here, short flags from ``_SHORT``, and
+    ``positional`` (when the task has it) as its optional positional argument."""
+
+    def wrap(body: Callable[..., None]) -> CaiTask:
+        flags = [p for p in inspect.signature(body).parameters if p != "c"]
+        made: CaiTask = task(
+            klass=CaiTask,
+            name=name,
+            short={flag: _SHORT[flag] for flag in flags if flag in _SHORT},
+            optional_positional=positional if positional in flags else None,
+            help={flag: help.get(flag) or _HELP[flag] for flag in flags},
+        )(body)
+        return made
+
+    return wrap
+
+
 def _exclusive(**flags: object) -> None:
     """Command-line rules are checked here, once, before any workflow runs."""
     given = [name for name, value in flags.items() if value]
@@ -96,7 +121,7 @@ def _run(c: Context, name: str, **kwargs: Any) -> None:
     from containai.workflow import run
     from containai.workflow.runner import run_workflow
 
-    values = {key: kwargs.pop(key) for key in list(kwargs) if key in _OPTION_FIELDS}
+    values = {key: kwargs.pop(key) for key in list(kwargs) if key not in _RUN_ARGUMENTS}
     options = getattr(run, WORKFLOW_OPTIONS[name])(**values)
     with _exit_codes(c):
         code = run_workflow(name, options=options, **kwargs)
@@ -104,22 +129,12 @@ def _run(c: Context, name: str, **kwargs: Any) -> None:
         raise Exit(code=code)
 
 
-@task(
-    klass=CaiTask,
+@command(
     name="import",
-    short={"workspace": "w", "verbose": "v"},
-    optional_positional="workspace",
-    help={
-        **_COMMON_HELP,
-        "workspace": "Workspace directory; naming one also hot-reloads its running container.",
-        "container": "Hot-reload into this running containai container.",
-        "from_": "Import from this directory or .tgz archive instead of $HOME.",
-        "dry_run": "Show the plan; change nothing.",
-        "no_secrets": "Skip secret files (tokens, keys); volume copies stay as they are.",
-        "no_excludes": "Ignore exclude patterns (the *.priv.* rule stays on).",
-        "replace": "With an archive: also remove volume files the archive does not hold.",
-        "reset": "Import into a new, empty data volume for the workspace (the old one is kept).",
-    },
+    workspace="Workspace directory; naming one also hot-reloads its running container.",
+    container="Hot-reload into this running containai container.",
+    from_="Import from this directory or .tgz archive instead of $HOME.",
+    replace="With an archive: also remove volume files the archive does not hold.",
 )
 def import_(
     c: Context,
@@ -140,10 +155,8 @@ def import_(
     _exclusive(container=container, data_volume=data_volume)
     _exclusive(reset=reset, data_volume=data_volume)
     if reset and (workspace or container):
-        raise Exit(
-            "cai: --reset cannot change the volume of a running container: use 'cai run --reset'",
-            code=2,
-        )
+        message = "--reset cannot change the volume of a running container: use 'cai run --reset'"
+        raise Exit(f"cai: {message}", code=2)
     source = Path(from_).expanduser().resolve() if from_ else None
     workflow = "import"
     if source is not None:
@@ -170,17 +183,13 @@ def import_(
     )
 
 
-@task(
-    klass=CaiTask,
-    short={"output": "o", "workspace": "w", "verbose": "v"},
-    help={
-        **_COMMON_HELP,
-        "output": "Archive file or directory (default: ./containai-export-<time>.tgz).",
-        "container": "Export the volume mounted in this containai container.",
-        "no_excludes": "Ignore exclude patterns.",
-        "no_secrets": "Leave secret files out of the archive (recorded in its manifest).",
-        "verify": "Check an existing archive against its manifest instead of exporting.",
-    },
+@command(
+    positional=None,
+    output="Archive file or directory (default: ./containai-export-<time>.tgz).",
+    container="Export the volume mounted in this containai container.",
+    no_excludes="Ignore exclude patterns.",
+    no_secrets="Leave secret files out of the archive (recorded in its manifest).",
+    verify="Check an existing archive against its manifest instead of exporting.",
 )
 def export(
     c: Context,
@@ -213,15 +222,9 @@ def export(
     )
 
 
-@task(
-    klass=CaiTask,
-    short={"workspace": "w"},
-    optional_positional="workspace",
-    help={
-        "workspace": "Workspace whose settings to show (default: the current directory).",
-        "config": _COMMON_HELP["config"],
-        "json": "Print the settings and their origins as JSON.",
-    },
+@command(
+    workspace="Workspace whose settings to show (default: the current directory).",
+    json="Print the settings and their origins as JSON.",
 )
 def config(
     c: Context, workspace: str | None = None, config: str | None = None, json: bool = False
@@ -233,20 +236,11 @@ def config(
         show(workspace=workspace, config=config, json_output=json)
 
 
-@task(
-    klass=CaiTask,
-    short={"workspace": "w", "verbose": "v"},
-    optional_positional="workspace",
-    help={
-        "workspace": _COMMON_HELP["workspace"],
-        "data_volume": _COMMON_HELP["data_volume"],
-        "config": _COMMON_HELP["config"],
-        "verbose": "Say more.",
-        "image": "Agent image (default: run.image in settings).",
-        "fresh": "Remove and recreate the container (the data volume is kept).",
-        "detach": "Return as soon as the container starts, without waiting for its sync.",
-        "reset": "Give the workspace a new, empty data volume (the old one is kept).",
-    },
+@command(
+    verbose="Say more.",
+    image="Agent image (default: run.image in settings).",
+    fresh="Remove and recreate the container (the data volume is kept).",
+    detach="Return as soon as the container starts, without waiting for its sync.",
 )
 def run(
     c: Context,
@@ -275,16 +269,7 @@ def run(
     )
 
 
-@task(
-    klass=CaiTask,
-    short={"workspace": "w"},
-    optional_positional="workspace",
-    help={
-        "workspace": "Workspace whose container to stop (default: the current directory).",
-        "container": "Stop this containai container.",
-        "config": _COMMON_HELP["config"],
-    },
-)
+@command(workspace="Workspace whose container to stop (default: the current directory).")
 def stop(
     c: Context,
     workspace: str | None = None,
@@ -292,25 +277,13 @@ def stop(
     config: str | None = None,
 ) -> None:
     """Stop the workspace's agent container (its data volume is kept)."""
-    _run(
-        c,
-        "stop",
-        container=container,
-        workspace=workspace,
-        config=config,
-    )
+    _run(c, "stop", container=container, workspace=workspace, config=config)
 
 
-@task(
-    klass=CaiTask,
-    short={"verbose": "v"},
-    help={
-        "container": "Run the sync in this running container from the host.",
-        "config": _COMMON_HELP["config"],
-        "dry_run": "Report what would move or be linked; change nothing.",
-        "verbose": "Also list entries that were only linked.",
-        "json": "Print the report as JSON on stdout.",
-    },
+@command(
+    container="Run the sync in this running container from the host.",
+    dry_run="Report what would move or be linked; change nothing.",
+    verbose="Also list entries that were only linked.",
 )
 def sync(
     c: Context,
@@ -333,16 +306,7 @@ def sync(
     )
 
 
-@task(
-    klass=CaiTask,
-    short={"workspace": "w"},
-    optional_positional="workspace",
-    help={
-        "workspace": "Workspace whose container to enter (default: the current directory).",
-        "container": "Enter this containai container.",
-        "config": _COMMON_HELP["config"],
-    },
-)
+@command(workspace="Workspace whose container to enter (default: the current directory).")
 def shell(
     c: Context,
     workspace: str | None = None,
@@ -351,14 +315,7 @@ def shell(
 ) -> None:
     """Open a shell in the workspace's container; `cai shell -- CMD ...` runs CMD instead."""
     command = tuple(c.config.get("cai_command") or ())
-    _run(
-        c,
-        "shell",
-        container=container,
-        command=command,
-        workspace=workspace,
-        config=config,
-    )
+    _run(c, "shell", container=container, command=command, workspace=workspace, config=config)
 
 
 ns = Collection(import_, export, sync, config, run, stop, shell)

@@ -29,7 +29,6 @@ _BOOL_KEYS = (
     "enabled",
     "exclude_priv",
     "mirror",
-    "replace_link",
 )
 _KNOWN_KEYS = frozenset(
     {"tool", "source", "kind", "target", "link", "excludes", "transform", *_BOOL_KEYS}
@@ -53,7 +52,6 @@ class Entry:
     enabled: bool = True
     exclude_priv: bool = False
     mirror: bool = False
-    replace_link: bool = False
     transform: str | None = None
     excludes: tuple[str, ...] = field(default=())
 

@@ -96,7 +96,6 @@ def load(
     workspace: Path,
     *,
     config_file: Path | None = None,
-    flags: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Build the settings for a command run against ``workspace``."""
     workspace = workspace.expanduser().resolve()
@@ -118,10 +117,6 @@ def load(
     layers = [Layer(layer.origin, _without_workspaces(layer.values)) for layer in layers]
 
     values, origins = _layer_with_dynaconf(defaults, layers, schema)
-    for key, value in (flags or {}).items():
-        _check_value(f"command line ({key})", key, value, schema[key])
-        _set_leaf(values, key, value)
-        origins[key] = "command line"
     _check_ranges(values, origins)
     explicit = (str(config_file.expanduser()),) if config_file is not None else ()
     return Settings(values, origins, workspace, explicit)

@@ -92,7 +92,6 @@ class Outcome:
     files_sent: int = 0
     bytes_sent: int = 0
     backups: list[str] = field(default_factory=list)
-    deleted: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
 

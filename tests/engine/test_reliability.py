@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import hashlib
 import io
 import json
@@ -1040,7 +1041,8 @@ def test_a_file_vanishing_between_plan_and_transfer_fails_that_path_only(
         (home / TREE / "gone.md").unlink()  # planned as an update, gone when it is read
         apply_import(run)
 
-    monkeypatch.setitem(REGISTRY, "apply_import", vanish_then_apply)
+    replaced = dataclasses.replace(apply_import, function=vanish_then_apply)
+    monkeypatch.setitem(REGISTRY, "apply_import", replaced)
     result = cai("import", "--data-volume", volume)
     monkeypatch.setitem(REGISTRY, "apply_import", apply_import)
 

@@ -174,20 +174,6 @@ def test_a_nested_environment_variable_keeps_the_rest_of_its_table(
     assert loaded.get("agent.user") == "agent"
 
 
-def test_command_line_flags_beat_the_environment(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "from-env")
-    loaded = load(workspace, flags={"data_volume": "from-flag"})
-    assert loaded.get("data_volume") == "from-flag"
-    assert loaded.origins["data_volume"] == "command line"
-
-
-def test_a_flag_of_the_wrong_type_is_a_config_error(workspace: Path) -> None:
-    error = load_error(workspace, flags={"import.exclude_priv": "yes"})
-    assert "import.exclude_priv" in str(error)
-
-
 # --- merging --------------------------------------------------------------------------------
 
 
@@ -332,17 +318,11 @@ def test_leaves_name_the_layer_of_every_key(
     write(workspace / "containai.toml", "[agent]\ngid = 1002\n")
     extra = write(tmp_path / "extra.toml", "[engine]\ntimeout = 5\n")
     monkeypatch.setenv("CONTAINAI_LOCK__TIMEOUT", "7")
-    origins = {
-        key: origin
-        for key, _value, origin in load(
-            workspace, config_file=extra, flags={"export.compression_level": 9}
-        ).leaves()
-    }
+    origins = {key: origin for key, _value, origin in load(workspace, config_file=extra).leaves()}
     assert origins["agent.uid"] == str(user_file)
     assert origins["agent.gid"] == str(workspace / "containai.toml")
     assert origins["engine.timeout"] == str(extra)
     assert origins["lock.timeout"] == "environment CONTAINAI_LOCK__TIMEOUT"
-    assert origins["export.compression_level"] == "command line"
     assert origins["agent.home"] == "default"
 
 
