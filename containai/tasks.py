@@ -160,7 +160,7 @@ def import_(
     source = Path(from_).expanduser().resolve() if from_ else None
     workflow = "import"
     if source is not None:
-        from containai.archive.reader import is_archive
+        from containai.archive.source import is_archive
 
         with _exit_codes(c):
             workflow = "restore" if is_archive(source) else "import"

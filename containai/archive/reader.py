@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO, Final
+from typing import IO, Final
 
 from containai.archive.guarded_tar import (
     BudgetReader,
@@ -38,8 +38,7 @@ from containai.archive.schema import (
     ExportManifest,
     ManifestError,
 )
-from containai.errors import ArchiveError, NotFoundError
-from containai.host.scan import Candidate
+from containai.errors import ArchiveError
 
 _CHUNK: Final = 1024 * 1024
 # tarfile reads a member's header chain (PAX records, GNU long names) into memory before we see
@@ -183,7 +182,7 @@ def _corrupt_message(name: str, content: tuple[int, str], manifest: ExportManife
 def _scan(path: Path, *, max_expanded_bytes: int, max_members: int) -> _Scan:
     scan = _Scan(path, max_expanded_bytes, max_members)
     shown = show(str(path))
-    with _open_gzip(path) as raw:
+    with open_gzip(path) as raw:
         try:
             _read_all(raw, scan)
         except Malformed as exc:
@@ -198,7 +197,7 @@ def _scan(path: Path, *, max_expanded_bytes: int, max_members: int) -> _Scan:
 
 
 @contextmanager
-def _open_gzip(path: Path) -> Iterator[IO[bytes]]:
+def open_gzip(path: Path) -> Iterator[IO[bytes]]:
     """Open `path`, insisting on gzip by content (not by suffix)."""
     shown = show(str(path))
     try:
@@ -342,39 +341,3 @@ def _read_manifest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> ExportManif
         raise ArchiveError(
             f"archive member '{shown}' is not a valid export manifest: {exc.detail}"
         ) from None
-
-
-def is_archive(path: Path) -> bool:
-    """What ``--from`` names: a directory to import (False) or an archive to restore (True),
-    judged by content; anything else is an error."""
-    if path.is_dir():
-        return False
-    if not path.exists():
-        raise NotFoundError(f"--from {show(str(path))}: not found")
-    with _open_gzip(path):
-        return True
-
-
-class MemberContents:
-    """Member contents, read from an archive in order (restore's second streaming pass), for
-    members the first pass checked."""
-
-    def __init__(self, path: Path) -> None:
-        # gzip.open checks the CRC at the end, which tarfile's own "r|gz" does not.
-        self._raw = gzip.open(path, "rb")  # noqa: SIM115  # closed by close()
-        self._tar = ForgetfulTarFile.open(fileobj=self._raw, mode="r|")
-        self._members = iter(self._tar)
-
-    def close(self) -> None:
-        self._tar.close()
-        self._raw.close()
-
-    @contextmanager
-    def open(self, candidate: Candidate) -> Iterator[tuple[BinaryIO, int]]:
-        for info in self._members:
-            if normalise(info.name).rstrip("/") == candidate.path and info.isreg():
-                handle = self._tar.extractfile(info)
-                assert handle is not None
-                yield handle, info.size  # type: ignore[misc]
-                return
-        raise OSError(f"{candidate.path} vanished from the archive")

@@ -4,22 +4,21 @@ The container must not inherit credential helpers or commit signing (the keys an
 they point at do not exist there, and helpers can leak secrets), and it must trust the
 mounted workspace through `safe.directory`. Everything else is carried over byte for byte.
 
-The parser below mirrors git's own (config.c: get_next_char, get_base_var, get_value,
-parse_value) so that whatever git would read as a dropped key, we drop too.
+The parser (gitconfig_parser) mirrors git's own, so that whatever git would read as a dropped
+key, we drop too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from containai.host.gitconfig_parser import SPACE, Ident, Key, Line, Parser
 
 __all__ = ["FilterResult", "filter_gitconfig", "find_global_gitconfig"]
 
-# git's isspace() is narrower than C's: no \v or \f.
-_SPACE = " \t\n\r"
-_ESCAPES = {"t": "\t", "b": "\b", "n": "\n", "\\": "\\", '"': '"'}
 _BOM = "\ufeff"
 # Keys dropped outside any subsection; the whole gpg section and every credential helper
 # (including URL-scoped ones) are handled in `_sensitive_name`.
@@ -57,7 +56,7 @@ def filter_gitconfig(text: str, *, safe_directory: str) -> FilterResult:
     # git skips a leading BOM; we keep it in front of the output rather than parse it.
     bom = _BOM if text.startswith(_BOM) else ""
     text = text.removeprefix(bom)
-    lines = _Parser(text).parse()
+    lines = Parser(text).parse()
     cuts, dropped = _classify(lines, safe_directory)
     body = "".join(_render(text, line, cut) for line, cut in zip(lines, cuts, strict=True))
     eol = _first_eol(body) or _first_eol(text) or "\n"
@@ -72,201 +71,12 @@ def _check_safe_directory(path: str) -> None:
         raise ValueError("safe_directory must not contain NUL")
 
 
-# --- parsing --------------------------------------------------------------------------------
-
-# (section, subsection) with section lowercased; subsection None for a plain `[section]`.
-# None as a whole marks a header git rejects: keys after it belong to no known section.
-_Ident = tuple[str, str | None] | None
-
-
-@dataclass(frozen=True)
-class _Key:
-    start: int
-    name: str
-    value: str | None
-    # False when git would reject the line; such a line is still dropped if its name is.
-    ok: bool
-
-
-@dataclass
-class _Line:
-    # One physical line, plus the lines a backslash continuation pulled into its value.
-    start: int
-    end: int = 0
-    headers: list[tuple[int, _Ident]] = field(default_factory=list)
-    key: _Key | None = None
-    broken: bool = False
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.eof = False
-        self.at_newline = False
-        self.lines: list[_Line] = []
-        self.line = _Line(0)
-
-    def _getc(self) -> str:
-        # Like git: CRLF reads as LF, and end of input reads as LF forever.
-        if self.pos >= len(self.text):
-            self.eof = self.at_newline = True
-            return "\n"
-        c = self.text[self.pos]
-        self.pos += 1
-        if c == "\r" and self.text.startswith("\n", self.pos):
-            self.pos += 1
-            c = "\n"
-        self.at_newline = c == "\n"
-        return c
-
-    def parse(self) -> list[_Line]:
-        comment = False
-        while True:
-            c = self._getc()
-            if c == "\n":
-                comment = False
-            elif comment or c in _SPACE:
-                continue
-            elif c in "#;":
-                comment = True
-                continue
-            elif c == "[":
-                self._header(self.pos - 1)
-                if not self.at_newline:
-                    continue
-            elif _is_alpha(c):
-                self._key(self.pos - 1, c)
-            else:
-                self._fail()
-            if self._end_line():
-                return [line for line in self.lines if line.end > line.start]
-
-    def _end_line(self) -> bool:
-        if not self.at_newline:
-            self._skip_rest()
-        self.line.end = self.pos
-        self.lines.append(self.line)
-        self.line = _Line(self.pos)
-        return self.eof
-
-    def _skip_rest(self) -> None:
-        while not self.at_newline:
-            self._getc()
-
-    def _fail(self) -> None:
-        self.line.broken = True
-        self._skip_rest()
-
-    def _header(self, start: int) -> None:
-        ident = self._section_name()
-        self.line.headers.append((start, ident))
-        if ident is None:
-            self._fail()
-
-    def _section_name(self) -> _Ident:
-        chars: list[str] = []
-        while True:
-            c = self._getc()
-            if self.eof:
-                return None
-            if c == "]":
-                return _split_dotted("".join(chars))
-            if c in _SPACE:
-                return self._quoted_subsection("".join(chars), c)
-            if not (_is_keychar(c) or c == "."):
-                return None
-            chars.append(c.lower())
-
-    def _quoted_subsection(self, base: str, c: str) -> _Ident:
-        while c in _SPACE:
-            if c == "\n":
-                return None
-            c = self._getc()
-        if c != '"':
-            return None
-        chars: list[str] = []
-        while (c := self._getc()) != '"':
-            if c == "\\":
-                c = self._getc()
-            if c == "\n":
-                return None
-            chars.append(c)
-        if self._getc() != "]":
-            return None
-        # `[gpg.x "ssh"]` is the variable prefix gpg.x.ssh: section gpg, subsection x.ssh.
-        section, _, rest = base.partition(".")
-        return section, f"{rest}.{''.join(chars)}" if rest else "".join(chars)
-
-    def _key(self, start: int, first: str) -> None:
-        chars = [first.lower()]
-        while _is_keychar(c := self._getc()):
-            chars.append(c.lower())
-        while c in " \t":
-            c = self._getc()
-        value = None
-        if c != "\n":
-            value = self._value() if c == "=" else None
-        ok = c == "\n" or value is not None
-        self.line.key = _Key(start, "".join(chars), value, ok)
-
-    def _value(self) -> str | None:
-        quote = comment = False
-        chars: list[str] = []
-        trim = 0
-        while True:
-            c = self._getc()
-            if c == "\n":
-                if quote:
-                    return None
-                return "".join(chars[:trim] if trim else chars)
-            if comment:
-                continue
-            if c in _SPACE and not quote:
-                # Inner whitespace is kept, trailing whitespace trimmed, leading skipped.
-                trim = trim or len(chars)
-                if chars:
-                    chars.append(c)
-                continue
-            if c in "#;" and not quote:
-                comment = True
-                continue
-            trim = 0
-            if c == "\\":
-                c = self._getc()
-                if c == "\n":
-                    continue
-                if c not in _ESCAPES:
-                    return None
-                chars.append(_ESCAPES[c])
-            elif c == '"':
-                quote = not quote
-            else:
-                chars.append(c)
-
-
-def _split_dotted(name: str) -> _Ident:
-    # git: `[]` is an error; `[gpg.ssh]` is the deprecated spelling of `[gpg "ssh"]`.
-    if not name:
-        return None
-    section, dot, sub = name.partition(".")
-    return section, sub if dot else None
-
-
-def _is_alpha(c: str) -> bool:
-    return c.isascii() and c.isalpha()
-
-
-def _is_keychar(c: str) -> bool:
-    return (c.isascii() and c.isalnum()) or c == "-"
-
-
 # --- deciding what goes ---------------------------------------------------------------------
 
 
 @dataclass
 class _Section:
-    ident: _Ident
+    ident: Ident
     keys: int = 0
     dropped: int = 0
     broken: bool = False
@@ -277,7 +87,7 @@ class _Section:
         return self.keys > 0 and self.dropped == self.keys and not self.broken
 
 
-def _classify(lines: list[_Line], safe_directory: str) -> tuple[list[int | None], tuple[str, ...]]:
+def _classify(lines: list[Line], safe_directory: str) -> tuple[list[int | None], tuple[str, ...]]:
     current = _Section(None)  # keys before any header belong to no section git knows
     opened: list[list[tuple[int, _Section]]] = []
     owners: list[_Section] = []
@@ -305,7 +115,7 @@ def _classify(lines: list[_Line], safe_directory: str) -> tuple[list[int | None]
 
 
 def _cut(
-    line: _Line, opened: list[tuple[int, _Section]], owner: _Section, dropped: bool
+    line: Line, opened: list[tuple[int, _Section]], owner: _Section, dropped: bool
 ) -> int | None:
     # The offset from which this line's content goes, or None to keep it whole. Whatever
     # precedes a cut is whitespace or headers of sections that stay.
@@ -320,7 +130,7 @@ def _cut(
     return None
 
 
-def _sensitive_name(ident: _Ident, key: str) -> str | None:
+def _sensitive_name(ident: Ident, key: str) -> str | None:
     if ident is None:
         return None
     section, sub = ident
@@ -340,17 +150,17 @@ def _keep_scheme(match: re.Match[str]) -> str:
     return match.group(1)
 
 
-def _is_our_safe_directory(ident: _Ident, key: _Key, safe_directory: str) -> bool:
+def _is_our_safe_directory(ident: Ident, key: Key, safe_directory: str) -> bool:
     return ident == ("safe", None) and key.name == "directory" and key.value == safe_directory
 
 
 # --- output ---------------------------------------------------------------------------------
 
 
-def _render(text: str, line: _Line, cut: int | None) -> str:
+def _render(text: str, line: Line, cut: int | None) -> str:
     if cut is None:
         return text[line.start : line.end]
-    kept = text[line.start : cut].rstrip(_SPACE)
+    kept = text[line.start : cut].rstrip(SPACE)
     if not kept:
         return ""
     return kept + (_first_eol(text[line.start : line.end]) or "")
@@ -366,7 +176,7 @@ def _first_eol(text: str) -> str | None:
 def _append_safe(body: str, safe_directory: str, eol: str) -> str:
     if body and not body.endswith("\n"):
         body += eol
-    if body and _last_line(body).strip(_SPACE):
+    if body and _last_line(body).strip(SPACE):
         body += eol
     return f"{body}[safe]{eol}\tdirectory = {_format_value(safe_directory)}{eol}"
 

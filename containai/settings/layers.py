@@ -10,27 +10,32 @@ wrong type is reported with the file and the key, before anything runs.
 from __future__ import annotations
 
 import contextlib
-import difflib
-import json
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from containai import paths
 from containai.errors import ConfigError
 from containai.resources import packaged_settings
+from containai.settings.schema import (
+    WORKSPACE_TABLE,
+    check_layer,
+    check_ranges,
+    check_value,
+    copy,
+    get_leaf,
+    leaves,
+    lower_keys,
+    set_leaf,
+)
 
 FILENAME = "containai.toml"
 ENV_PREFIX = "CONTAINAI"
-WORKSPACE_TABLE = "workspace"
 # In a [workspace."/p"] table these lists add to the global ones instead of replacing them.
 _ADDITIVE_IN_WORKSPACE = frozenset({"excludes", "import.additional_paths"})
-# import.on_conflict: what happens to a file changed on both sides (see transfer.plan).
-ConflictPolicy = Literal["backup", "skip", "overwrite"]
-CONFLICT_POLICIES: tuple[str, ...] = get_args(ConflictPolicy)
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,12 @@ class Settings:
         return value
 
     def as_dict(self) -> dict[str, Any]:
-        copied: dict[str, Any] = _copy(self._values)
+        copied: dict[str, Any] = copy(self._values)
         return copied
 
     def leaves(self) -> Iterator[tuple[str, Any, str]]:
         """(dotted key, value, origin) for every setting, in file order."""
-        for key, value in _leaves(self._values):
+        for key, value in leaves(self._values):
             yield key, value, self.origins.get(key, "default")
 
 
@@ -100,7 +105,7 @@ def load(
     """Build the settings for a command run against ``workspace``."""
     workspace = workspace.expanduser().resolve()
     defaults = _read_toml(packaged_settings())
-    schema = dict(_leaves(defaults))
+    schema = dict(leaves(defaults))
 
     files = [user_file(os.environ), project_file(workspace), _state_layer()]
     layers = [Layer(str(path), _read_toml(path)) for path in files if path is not None]
@@ -110,39 +115,16 @@ def load(
             raise ConfigError(f"config file {path} does not exist")
         layers.append(Layer(str(path), _read_toml(path)))
     for layer in layers:
-        _check_layer(layer, schema)
+        check_layer(layer.origin, layer.values, schema)
 
     for overlay in _workspace_overlays(layers, workspace):
         layers.append(_merge_additive(overlay, layers, defaults))
     layers = [Layer(layer.origin, _without_workspaces(layer.values)) for layer in layers]
 
     values, origins = _layer_with_dynaconf(defaults, layers, schema)
-    _check_ranges(values, origins)
+    check_ranges(values, origins)
     explicit = (str(config_file.expanduser()),) if config_file is not None else ()
     return Settings(values, origins, workspace, explicit)
-
-
-# Values whose type is not enough: (test, what is expected).
-_RANGES: dict[str, tuple[Any, str]] = {
-    "import.on_conflict": (
-        lambda v: v in CONFLICT_POLICIES,
-        f"one of {', '.join(map(json.dumps, CONFLICT_POLICIES))}",
-    ),
-    "export.compression_level": (lambda v: 0 <= v <= 9, "a gzip level from 0 to 9"),
-    "agent.uid": (lambda v: v >= 0, "a user id (0 or more)"),
-    "agent.gid": (lambda v: v >= 0, "a group id (0 or more)"),
-    "lock.timeout": (lambda v: v >= 0, "a number of seconds (0 or more)"),
-    "engine.timeout": (lambda v: v > 0, "a number of seconds (more than 0)"),
-    "export.max_restore_bytes": (lambda v: v > 0, "a number of bytes (more than 0)"),
-}
-
-
-def _check_ranges(values: dict[str, Any], origins: Mapping[str, str]) -> None:
-    for key, (test, expected) in _RANGES.items():
-        value = _get_leaf(values, key)
-        if not test(value):
-            origin = origins.get(key, "default")
-            raise ConfigError(f"{origin}: '{key}' must be {expected}, not {value!r}")
 
 
 def _state_layer() -> Path | None:
@@ -179,78 +161,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def _check_layer(layer: Layer, schema: Mapping[str, Any]) -> None:
-    values = dict(layer.values)
-    workspaces = values.pop(WORKSPACE_TABLE, {})
-    _check_table(layer.origin, "", values, schema)
-    if not isinstance(workspaces, dict):
-        raise ConfigError(f"{layer.origin}: '{WORKSPACE_TABLE}' must be a table of paths")
-    for path, table in workspaces.items():
-        where = f'{WORKSPACE_TABLE}."{path}"'
-        if not Path(path).expanduser().is_absolute():
-            raise ConfigError(f"{layer.origin}: {where} must be an absolute path")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{layer.origin}: {where} must be a table")
-        _check_table(layer.origin, f"{where}.", table, schema)
-
-
-def _check_table(
-    origin: str, prefix: str, table: Mapping[str, Any], schema: Mapping[str, Any], path: str = ""
-) -> None:
-    for key, value in table.items():
-        full = f"{path}{key}"
-        if full in schema:
-            _check_value(origin, f"{prefix}{full}", value, schema[full])
-        elif any(known.startswith(f"{full}.") for known in schema):
-            if not isinstance(value, dict):
-                raise ConfigError(
-                    f"{origin}: '{prefix}{full}' must be a table, not {_describe(value)}"
-                )
-            _check_table(origin, prefix, value, schema, f"{full}.")
-        else:
-            hint = difflib.get_close_matches(full, list(schema), n=1)
-            suggestion = f"; did you mean '{prefix}{hint[0]}'?" if hint else ""
-            raise ConfigError(f"{origin}: unknown key '{prefix}{full}'{suggestion}")
-
-
-def _check_value(origin: str, key: str, value: Any, default: Any) -> None:
-    expected = _type_name(default)
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ConfigError(f"{origin}: '{key}' must be {expected}, not {_describe(value)}")
-
-
-def _type_name(default: Any) -> str:
-    if isinstance(default, bool):
-        return "true or false"
-    if isinstance(default, int):
-        return "an integer"
-    if isinstance(default, list):
-        return "a list of strings"
-    return "a string"
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "a list holding something other than strings"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
 def _workspace_overlays(layers: list[Layer], workspace: Path) -> list[Layer]:
     """Every [workspace."/p"] table whose path holds the workspace, least specific first.
 
@@ -268,17 +178,17 @@ def _workspace_overlays(layers: list[Layer], workspace: Path) -> list[Layer]:
 
 
 def _merge_additive(overlay: Layer, layers: list[Layer], defaults: dict[str, Any]) -> Layer:
-    values = _copy(overlay.values)
+    values = copy(overlay.values)
     for key in _ADDITIVE_IN_WORKSPACE:
-        extra = _get_leaf(values, key)
+        extra = get_leaf(values, key)
         if extra is None:
             continue
-        base: list[str] = _get_leaf(defaults, key) or []
+        base: list[str] = get_leaf(defaults, key) or []
         for layer in layers:
-            found = _get_leaf(layer.values, key)
+            found = get_leaf(layer.values, key)
             if found is not None:
                 base = found
-        _set_leaf(values, key, list(dict.fromkeys([*base, *extra])))
+        set_leaf(values, key, list(dict.fromkeys([*base, *extra])))
     return Layer(overlay.origin, values)
 
 
@@ -304,16 +214,16 @@ def _layer_with_dynaconf(
             loaders=[],  # the env loader is run by hand below, after the files
         )
         for layer in [Layer("default", defaults), *layers]:
-            for key, value in _leaves(layer.values):
+            for key, value in leaves(layer.values):
                 store.set(key, value, loader_identifier=layer.origin)
                 if layer.origin != "default":
                     origins[key] = layer.origin
         if env_keys:
             env_loader.load_from_env(store, prefix=ENV_PREFIX, key=None, silent=True)
         everything = store.as_dict()
-    values = _lower_keys({k: v for k, v in everything.items() if k.lower() in _tops(schema)})
+    values = lower_keys({k: v for k, v in everything.items() if k.lower() in _tops(schema)})
     for key, variable in env_keys.items():
-        _check_value(f"environment {variable}", key, _get_leaf(values, key), schema[key])
+        check_value(f"environment {variable}", key, get_leaf(values, key), schema[key])
         origins[key] = f"environment {variable}"
     return values, origins
 
@@ -349,41 +259,3 @@ def _without_workspaces(values: dict[str, Any]) -> dict[str, Any]:
 
 def _tops(schema: Mapping[str, Any]) -> set[str]:
     return {key.split(".", 1)[0] for key in schema}
-
-
-def _leaves(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in table.items():
-        if isinstance(value, dict) and key != WORKSPACE_TABLE:
-            yield from _leaves(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
-def _get_leaf(table: Mapping[str, Any], key: str) -> Any:
-    node: Any = table
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _set_leaf(table: dict[str, Any], key: str, value: Any) -> None:
-    *parents, last = key.split(".")
-    for part in parents:
-        table = table.setdefault(part, {})
-    table[last] = value
-
-
-def _lower_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k).lower(): _lower_keys(v) for k, v in value.items()}
-    return value
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return list(value)
-    return value

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from containai import render
 from containai.host import additional_paths
+from containai.host.candidates import Candidate, ScanOptions
 from containai.host.excludes import Excludes, Rule, configured_excludes, under
 from containai.host.manifest import Entry
-from containai.host.scan import Candidate, ScanOptions, scan
+from containai.host.scan import scan
 from containai.host.secrets import secret_patterns
 from containai.progress import metered
-from containai.settings.layers import ConflictPolicy
+from containai.settings.schema import ConflictPolicy
 from containai.steps.volume import delete_planned
 from containai.transfer import plan, stream
 from containai.transfer.stream import Outcome, Owner

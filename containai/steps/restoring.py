@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from containai.archive import reader
+from containai.archive import reader, source
 from containai.steps.importing import apply_plan, private_rules
 from containai.transfer import restore_plan
 from containai.workflow.loader import step
@@ -53,7 +53,7 @@ def apply_restore(run: Run[ImportOptions]) -> None:
     if run.options.dry_run:
         run.outcome = None
         return
-    members = reader.MemberContents(_archive_path(run))
+    members = source.MemberContents(_archive_path(run))
     try:
         apply_plan(run, members)
     finally:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from containai.host.scan import Candidate, Failure, HostScan
+from containai.host.candidates import Candidate, Failure, HostScan
 from containai.transfer.volume_state import META_DIR, Record, VolumeFile, VolumeState
 
 ADD = "add"

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import replace as replace_item
 
 from containai.archive.reader import ArchiveIndex, IndexEntry
+from containai.host.candidates import Candidate
 from containai.host.excludes import Excludes
 from containai.host.manifest import Entry
-from containai.host.scan import Candidate
 from containai.transfer.plan import (
     ADD,
     CONFLICT,

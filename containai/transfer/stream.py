@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO, Protocol
 
-from containai.host.scan import SECRET_DIR_MODE, Candidate
+from containai.host.candidates import SECRET_DIR_MODE, Candidate
 from containai.transfer.plan import CONFLICT, Item, Plan
 from containai.transfer.tar import (
     END_OF_ARCHIVE,

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from containai.archive.reader import ArchiveIndex
     from containai.container.sync_script import SyncReport
     from containai.engine import ContainerInfo, Engine, Helper
+    from containai.host.candidates import HostScan
     from containai.host.manifest import Manifest
-    from containai.host.scan import HostScan
     from containai.transfer.plan import Plan
     from containai.transfer.stream import Outcome
     from containai.transfer.volume_state import VolumeState

@@ -13,7 +13,9 @@ from pathspec import GitIgnoreSpec
 
 from containai.host.excludes import Excludes, Rule, under
 from containai.host.manifest import Entry
-from containai.host.scan import Candidate, HostScan, ScanOptions, relink, scan
+from containai.host.candidates import Candidate, HostScan, ScanOptions
+from containai.host.scan import scan
+from containai.host.tree import relink
 from containai.resources import packaged_settings
 from tests.conftest import write_files
 
