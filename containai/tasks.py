@@ -318,4 +318,24 @@ def shell(
     _run(c, "shell", container=container, command=command, workspace=workspace, config=config)
 
 
-ns = Collection(import_, export, sync, config, run, stop, shell)
+@command(
+    workspace="Workspace whose project files to trust (default: the current directory).",
+    revoke="Stop trusting them.",
+    show="List them and whether they are trusted; change nothing.",
+    json="Print the project's files and their trust as JSON.",
+)
+def trust(
+    c: Context,
+    workspace: str | None = None,
+    revoke: bool = False,
+    show: bool = False,
+    json: bool = False,
+) -> None:
+    """Trust the workspace's containai.toml and .containai/ files as they are now."""
+    from containai import trusting
+
+    with _exit_codes(c):
+        trusting.trust(workspace=workspace, revoke=revoke, show=show, json_output=json)
+
+
+ns = Collection(import_, export, sync, config, run, stop, shell, trust)

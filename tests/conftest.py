@@ -50,6 +50,14 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def trust(workspace: Path) -> Any:
+    """What `cai trust WORKSPACE` does: trust the project's files as they are now."""
+    from containai import project
+
+    project.record_trust(project.load(workspace.resolve()))
+    return project.load(workspace.resolve())
+
+
 @dataclass
 class Result:
     code: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -48,7 +48,7 @@ class Candidate:
 @dataclass(frozen=True, slots=True)  # one per file: keep them small
 class Skipped:
     path: str
-    action: str  # skip:secret, skip:credential, skip:excluded, skip:missing
+    action: str  # skip:secret, :credential, :excluded, :missing, :opt-in, :symlink-outside
     entry: Entry
     detail: str = ""
     kind: str = ""  # file or dir; empty: the entry's kind
@@ -84,20 +84,42 @@ class ScanOptions:
     safe_directory: str  # the workspace path inside the container, for gitconfig
     environ: Mapping[str, str]
     placeholder: Callable[[str], bytes]  # template name -> rendered bytes
-    # Every manifest entry, scanned or not: a file reached through a directory (an
-    # additional path such as ~/.config/gh) keeps the secret or credential flag of the entry
-    # that names it. Empty: the scanned entries themselves.
+    # Every entry of every manifest layer, scanned or not: a file reached through a directory
+    # (an additional path such as ~/.config/gh) keeps the secret or credential flag of the
+    # entry that names it, and a project entry cannot drop a flag another layer set.
+    # Empty: the scanned entries themselves.
     known: tuple[Entry, ...] = ()
+    # Home paths only [import] additional_paths bring in (~/.ssh, ...): a project manifest entry
+    # or a symlink that reaches one is skipped.
+    protected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Rules:
-    """What every path is checked against, derived once per scan."""
+    """What every path is checked against, derived once per scan. A path is judged both by
+    where it goes in the volume and by where it lies in the home (its source, and what a
+    symlink resolves to), so renaming a target never turns a secret into a plain file."""
 
     is_secret: SecretPaths
-    credentials: frozenset[str]
+    credentials: frozenset[str]  # targets and sources of credential entries
+    protected: tuple[str, ...]
+    opted_in: frozenset[str]
     # (host path, volume path), longest host path first: where an absolute symlink lands.
     mapping: tuple[tuple[str, str], ...]
+
+    def secret(self, *paths: str) -> bool:
+        return any(self.is_secret(path) for path in paths)
+
+    def credential(self, *paths: str) -> bool:
+        return any(path in self.credentials for path in paths)
+
+    def needs_opt_in(self, home_path: str) -> bool:
+        """A protected home path the user did not name in [import] additional_paths."""
+        return under_any(home_path, self.protected) and not under_any(home_path, self.opted_in)
+
+
+def under_any(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(f"{root}/") for root in roots)
 
 
 def file_candidate(

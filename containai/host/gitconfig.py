@@ -1,8 +1,11 @@
 """Sanitise a developer's global git config before it is copied into an agent container.
 
 The container must not inherit credential helpers or commit signing (the keys and agents
-they point at do not exist there, and helpers can leak secrets), and it must trust the
-mounted workspace through `safe.directory`. Everything else is carried over byte for byte.
+they point at do not exist there, and helpers can leak secrets), nor any token: an
+`http.extraHeader`, a key named like a token, password, oauth or secret, a URL with userinfo
+(`[url "https://x-access-token:TOKEN@github.com/"]`, `[credential "https://bob:TOKEN@host"]`)
+or a value holding one. It must trust the mounted workspace through `safe.directory`.
+Everything else is carried over byte for byte.
 
 The parser (gitconfig_parser) mirrors git's own, so that whatever git would read as a dropped
 key, we drop too.
@@ -25,6 +28,9 @@ _BOM = "\ufeff"
 _PLAIN_SENSITIVE = frozenset({("user", "signingkey"), ("commit", "gpgsign"), ("tag", "gpgsign")})
 # userinfo in a `[credential "https://user:token@host"]` subsection must not reach a report.
 _URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
+# A URL anywhere in a value that carries a password (`https://user:token@host`).
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
+_TOKEN_KEYS = re.compile(r"^(token|password|oauth.*|.*secret.*)$")
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def _classify(lines: list[Line], safe_directory: str) -> tuple[list[int | None],
         if line.key is None:
             continue
         current.keys += 1
-        name = _sensitive_name(current.ident, line.key.name)
+        name = _sensitive_name(current.ident, line.key)
         if name is not None:
             reported.append(name)
         elif not _is_our_safe_directory(current.ident, line.key, safe_directory):
@@ -130,20 +136,27 @@ def _cut(
     return None
 
 
-def _sensitive_name(ident: Ident, key: str) -> str | None:
+def _sensitive_name(ident: Ident, key: Key) -> str | None:
+    """The name to report when this key must go (never its value), else None."""
     if ident is None:
         return None
     section, sub = ident
+    userinfo = sub is not None and section in ("url", "credential", "http")
     sensitive = (
         section == "gpg"
-        or (section == "credential" and key == "helper")
-        or (sub is None and (section, key) in _PLAIN_SENSITIVE)
+        or (section == "credential" and key.name == "helper")
+        or (sub is None and (section, key.name) in _PLAIN_SENSITIVE)
+        or (section == "http" and key.name == "extraheader")
+        or bool(_TOKEN_KEYS.match(key.name))
+        or bool(userinfo and _URL_USERINFO.match(sub or ""))
+        or bool(key.value and _URL_PASSWORD.search(key.value))
+        or (section == "url" and bool(key.value and _URL_USERINFO.match(key.value)))
     )
     if not sensitive:
         return None
     if sub is None:
-        return f"{section}.{key}"
-    return f"{section}.{_URL_USERINFO.sub(_keep_scheme, sub)}.{key}"
+        return f"{section}.{key.name}"
+    return f"{section}.{_URL_USERINFO.sub(_keep_scheme, sub)}.{key.name}"
 
 
 def _keep_scheme(match: re.Match[str]) -> str:

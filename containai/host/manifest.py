@@ -10,12 +10,12 @@ A broken user or project manifest is reported and skipped; it never stops a run.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from containai.errors import ConfigError
+from containai.project import ProjectFile, ProjectLayer
 from containai.resources import packaged_manifest
 
 Kind = Literal["file", "dir"]
@@ -52,6 +52,7 @@ class Entry:
     enabled: bool = True
     exclude_priv: bool = False
     mirror: bool = False
+    from_project: bool = False  # from the workspace's (trusted) .containai/manifests
     transform: str | None = None
     excludes: tuple[str, ...] = field(default=())
 
@@ -62,50 +63,75 @@ class Entry:
 
 @dataclass(frozen=True)
 class Manifest:
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # the effective ones: a later layer's entry replaces by source
     warnings: tuple[str, ...] = ()
+    layered: tuple[Entry, ...] = ()  # every layer's entries, replaced ones too (for the rules)
 
     def enabled(self) -> tuple[Entry, ...]:
         return tuple(entry for entry in self.entries if entry.enabled)
 
 
-def load(
-    workspace: Path | None,
-    *,
-    user_config_dir: Path,
-    extra_dirs: Iterable[Path] = (),
-) -> Manifest:
-    """The packaged manifest with the user's and the project's manifests layered on top."""
-    entries = {entry.source: entry for entry in parse_file(packaged_manifest())}
+def load(project: ProjectLayer | None, *, user_config_dir: Path) -> Manifest:
+    """The packaged manifest with the user's and the (trusted) project's manifests on top."""
+    layered = parse_text(str(packaged_manifest()), packaged_manifest().read_text("utf-8"))
     warnings: list[str] = []
-    folders = [user_config_dir / "manifests"]
-    if workspace is not None:
-        folders.append(workspace / ".containai" / "manifests")
-    folders.extend(extra_dirs)
-    for folder in folders:
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            try:
-                for entry in parse_file(path):
-                    entries[entry.source] = entry
-            except ConfigError as error:
-                warnings.append(f"{error} (manifest skipped)")
-    return Manifest(tuple(entries.values()), tuple(warnings))
+    folder = user_config_dir / "manifests"
+    user: list[tuple[Path | ProjectFile, bool]] = (
+        [(p, False) for p in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
+    )
+    for path, from_project in [*user, *_project_manifests(project)]:
+        try:
+            text = path.text() if isinstance(path, ProjectFile) else path.read_text("utf-8")
+            origin = str(path.path if isinstance(path, ProjectFile) else path)
+            found = parse_text(origin, text)
+            layered += [replace(e, from_project=True) for e in found] if from_project else found
+        except (ConfigError, OSError, UnicodeDecodeError) as error:
+            warnings.append(f"{_why(path, error)} (manifest skipped)")
+    entries = {entry.source: entry for entry in layered}
+    return Manifest(tuple(entries.values()), tuple(warnings), tuple(layered))
+
+
+def _project_manifests(project: ProjectLayer | None) -> list[tuple[Path | ProjectFile, bool]]:
+    if project is None:
+        return []
+    root = project.workspace / ".containai" / "manifests"
+    return [
+        (f, True)
+        for f in project.folder("manifests")
+        if f.path.parent == root and f.path.suffix == ".toml"
+    ]
+
+
+def _why(path: Path | ProjectFile, error: Exception) -> str:
+    if isinstance(error, ConfigError):
+        return str(error)
+    where = path.path if isinstance(path, ProjectFile) else path
+    if isinstance(error, UnicodeDecodeError):
+        return f"{where}: invalid TOML: {error}"
+    return f"{where}: cannot read: {getattr(error, 'strerror', None) or error}"
 
 
 def parse_file(path: Path) -> list[Entry]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        return parse_text(str(path), path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def parse_text(origin: str, text: str) -> list[Entry]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{origin}: invalid TOML: {error}") from None
     unknown = set(data) - {"entries"}
     if unknown:
-        raise ConfigError(f"{path}: unknown top-level key '{sorted(unknown)[0]}'")
+        raise ConfigError(f"{origin}: unknown top-level key '{sorted(unknown)[0]}'")
     rows = data.get("entries", [])
     if not isinstance(rows, list):
-        raise ConfigError(f"{path}: 'entries' must be an array of tables ([[entries]])")
-    return [parse_entry(row, f"{path} entry {index + 1}") for index, row in enumerate(rows)]
+        raise ConfigError(f"{origin}: 'entries' must be an array of tables ([[entries]])")
+    return [parse_entry(row, f"{origin} entry {index + 1}") for index, row in enumerate(rows)]
 
 
 def parse_entry(row: Any, origin: str) -> Entry:

@@ -7,11 +7,11 @@ the reason, and per-path failures (an unreadable file fails that path, not the r
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from containai.host.candidates import (
     SECRET_DIR_MODE,
@@ -43,29 +43,47 @@ def scan(entries: Iterable[Entry], options: ScanOptions) -> HostScan:
 
 def _rules(entries: tuple[Entry, ...], options: ScanOptions) -> Rules:
     mapping: dict[str, str] = {}
+    root = os.path.realpath(options.source_root)
     for entry in entries:
         host = options.source_root / entry.source
         mapping[os.path.normpath(host)] = entry.target
-        with contextlib.suppress(OSError, RuntimeError):
-            mapping.setdefault(os.path.realpath(host), entry.target)  # stow-style symlinks
+        real = os.path.realpath(host)
+        if real.startswith(f"{root}/"):
+            mapping.setdefault(real, entry.target)  # stow-style symlinks
     return Rules(
         is_secret=SecretPaths(entries, options.secret_patterns),
-        credentials=frozenset(e.target for e in entries if e.credential),
+        credentials=frozenset(p for e in entries if e.credential for p in (e.target, e.source)),
+        protected=options.protected,
+        opted_in=options.opted_in,
         mapping=tuple(sorted(mapping.items(), key=lambda item: -len(item[0]))),
     )
 
 
 def _scan_entry(entry: Entry, options: ScanOptions, rules: Rules, result: HostScan) -> None:
     path = entry.target
-    secret = entry.secret or rules.is_secret(path)
+    source = options.source_root / entry.source
+    # Where the source really is: a symlink (stow-managed dotfiles) is followed only inside
+    # the source root, and what it reaches is judged as well as the entry.
+    real = _resolve_inside(source, options.source_root)
+    if real is None:
+        detail = f"a symlink to {os.path.realpath(source)}, outside {options.source_root}"
+        result.skipped.append(Skipped(path, "skip:symlink-outside", entry, detail))
+        return
+    homes = (entry.source, real) if real != entry.source else (entry.source,)
+    if (entry.from_project or real != entry.source) and any(map(rules.needs_opt_in, homes)):
+        detail = "a protected path: only [import] additional_paths brings it in"
+        result.skipped.append(Skipped(path, "skip:opt-in", entry, detail))
+        return
+    secret = entry.secret or rules.secret(path, *homes)
     if secret and not options.secrets:
         result.skipped.append(Skipped(path, "skip:secret", entry, "--no-secrets"))
         return
-    rule = options.excludes.match(path, is_dir=entry.is_dir) or options.private.match(path)
+    rule = next(filter(None, (_excluded(p, entry.is_dir, options) for p in (path, real))), None)
     if rule:
         result.skipped.append(Skipped(path, "skip:excluded", entry, rule))
         return
-    if entry.credential and options.from_home and entry.source not in options.opted_in:
+    credential = entry.credential or rules.credential(path, *homes)
+    if credential and options.from_home and entry.source not in options.opted_in:
         # Login tokens rotate: a container sharing the host's copy breaks both. The container
         # logs in itself and writes into this empty, private placeholder.
         result.candidates.append(_placeholder(entry, "secret.j2", options, credential=True))
@@ -74,9 +92,7 @@ def _scan_entry(entry: Entry, options: ScanOptions, rules: Rules, result: HostSc
         _scan_gitconfig(entry, options, result)
         return
 
-    source = options.source_root / entry.source
     try:
-        # An entry that is itself a symlink (stow-managed dotfiles) is followed.
         info = source.stat()
     except FileNotFoundError:
         _missing(entry, secret, options, result)
@@ -89,7 +105,7 @@ def _scan_entry(entry: Entry, options: ScanOptions, rules: Rules, result: HostSc
         if not stat.S_ISDIR(info.st_mode):
             result.failures.append(Failure(display(source, options), "expected a directory"))
             return
-        scan_tree(entry, source.resolve(), secret, options, rules, result)
+        scan_tree(entry, Path(os.path.realpath(source)), homes, secret, options, rules, result)
     elif stat.S_ISREG(info.st_mode):
         result.candidates.append(file_candidate(entry, path, str(source), info, secret))
     else:
@@ -97,11 +113,30 @@ def _scan_entry(entry: Entry, options: ScanOptions, rules: Rules, result: HostSc
         result.failures.append(Failure(display(source, options), f"expected a file, found {what}"))
 
 
+def _resolve_inside(source: Path, root: Path) -> str | None:
+    """``source`` relative to ``root`` after following every symlink on its way, or None when
+    it leads outside the root. A path that does not exist resolves to itself."""
+    real, top = os.path.realpath(source), os.path.realpath(root)
+    if not real.startswith(f"{top}/"):
+        return None
+    return str(os.path.relpath(real, top)).replace(os.sep, "/")
+
+
+def _excluded(path: str, is_dir: bool, options: ScanOptions) -> str | None:
+    return options.excludes.match(path, is_dir=is_dir) or options.private.match(path)
+
+
 def _scan_gitconfig(entry: Entry, options: ScanOptions, result: HostScan) -> None:
     environ = options.environ if options.from_home else {}
     found = find_global_gitconfig(options.source_root, environ)
     text = ""
     mtime = time.time()  # no host file: the filtered file is new now
+    # The user's own GIT_CONFIG_GLOBAL may point anywhere; a file in the home may not.
+    home_file = found is not None and found.is_relative_to(options.source_root)
+    if found is not None and home_file and _resolve_inside(found, options.source_root) is None:
+        detail = f"a symlink to {os.path.realpath(found)}, outside {options.source_root}"
+        result.skipped.append(Skipped(entry.target, "skip:symlink-outside", entry, detail))
+        return
     if found is not None:
         try:
             text = found.read_text(encoding="utf-8", errors="surrogateescape")
@@ -110,6 +145,8 @@ def _scan_gitconfig(entry: Entry, options: ScanOptions, result: HostScan) -> Non
             result.failures.append(Failure(display(found, options), why(error)))
             return
     filtered = filter_gitconfig(text, safe_directory=options.safe_directory)
+    for name in filtered.dropped:
+        result.warnings.append(f"{display(found or Path(entry.source), options)}: dropped {name}")
     content = filtered.text.encode("utf-8", errors="surrogateescape")
     result.candidates.append(
         Candidate(entry.target, "file", entry, 0o644, mtime, len(content), content=content)

@@ -15,13 +15,14 @@ def secret_patterns(settings: Settings) -> GitIgnoreSpec:
 
 
 class SecretPaths:
-    """True for a volume path that is a secret file, lies in a secret directory, or matches
-    ``[import] secret_patterns`` (e.g. an SSH key inside an opted-in ~/.ssh)."""
+    """True for a path that is a secret file, lies in a secret directory, or matches
+    ``[import] secret_patterns`` (e.g. an SSH key inside an opted-in ~/.ssh). Entries count by
+    their volume target and by their home source alike."""
 
     def __init__(self, entries: Iterable[Entry], patterns: GitIgnoreSpec) -> None:
-        entries = list(entries)
-        self._files = frozenset(e.target for e in entries if e.secret and not e.is_dir)
-        self._dirs = tuple(f"{e.target}/" for e in entries if e.secret and e.is_dir)
+        secret = [e for e in entries if e.secret]
+        self._files = frozenset(p for e in secret if not e.is_dir for p in (e.target, e.source))
+        self._dirs = tuple(f"{p}/" for e in secret if e.is_dir for p in (e.target, e.source))
         self._patterns = patterns
 
     def __call__(self, path: str) -> bool:

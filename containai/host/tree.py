@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from containai.host.candidates import (
@@ -26,8 +26,16 @@ from containai.host.manifest import Entry
 
 
 def scan_tree(
-    entry: Entry, root: Path, secret: bool, options: ScanOptions, rules: Rules, result: HostScan
+    entry: Entry,
+    root: Path,
+    homes: tuple[str, ...],
+    secret: bool,
+    options: ScanOptions,
+    rules: Rules,
+    result: HostScan,
 ) -> None:
+    """Describe everything below ``root``, the real directory of ``entry``; ``homes`` are its
+    paths relative to the source root (the entry's own, and the one a symlink led to)."""
     entry_rules = Excludes(
         [Rule(f"excludes of ~/{entry.source}", under(entry.target, entry.excludes))]
     )
@@ -68,18 +76,26 @@ def scan_tree(
             if rule:
                 result.skipped.append(Skipped(child, "skip:excluded", entry, rule, "file"))
                 continue
-            holds_secret |= _scan_treefile_candidate(
-                entry, child, os.path.join(directory, name), secret, root, options, rules, result
+            inside = name if relative == "." else f"{relative}/{name}"
+            tree_file = _TreeFile(
+                child, os.path.join(directory, name), [f"{h}/{inside}" for h in homes]
             )
+            holds_secret |= _tree_file(entry, tree_file, secret, root, options, rules, result)
         if holds_secret:
             # A directory that holds a secret is private, whatever its mode on the host.
             result.candidates[slot] = replace(result.candidates[slot], mode=SECRET_DIR_MODE)
 
 
-def _scan_treefile_candidate(
+@dataclass(frozen=True, slots=True)
+class _TreeFile:
+    path: str  # in the volume
+    full: str  # on the host
+    homes: list[str]  # relative to the source root, where that differs from ``path``
+
+
+def _tree_file(
     entry: Entry,
-    path: str,
-    full: str,
+    item: _TreeFile,
     secret_tree: bool,
     root: Path,
     options: ScanOptions,
@@ -87,6 +103,7 @@ def _scan_treefile_candidate(
     result: HostScan,
 ) -> bool:
     """Describe one file of a directory entry; True when it is a secret (sent or not)."""
+    path, full = item.path, item.full
     try:
         info = os.lstat(full)
     except OSError as error:
@@ -111,9 +128,14 @@ def _scan_treefile_candidate(
             Failure(display(Path(full), options), "not a regular file (skipped)")
         )
         return False
-    secret = secret_tree or rules.is_secret(path)
+    if entry.from_project and any(map(rules.needs_opt_in, [path, *item.homes])):
+        detail = "a protected path: only [import] additional_paths brings it in"
+        result.skipped.append(Skipped(path, "skip:opt-in", entry, detail, "file"))
+        return False
+    secret = secret_tree or rules.secret(path, *item.homes)
     # A skipped secret still makes its directory private: the volume may hold a copy already.
-    if path in rules.credentials and options.from_home and path not in options.opted_in:
+    credential = rules.credential(path, *item.homes)
+    if credential and options.from_home and not {path, *item.homes} & options.opted_in:
         # The credential entry itself provides the container's empty placeholder.
         result.skipped.append(
             Skipped(

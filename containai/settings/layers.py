@@ -1,4 +1,10 @@
-"""Layered settings: packaged defaults < user file < project file < --config < environment < flags.
+"""Layered settings: packaged defaults < user file < project file < containai's state file <
+--config < environment (flags outrank all of them, as command options).
+
+A ``[workspace."/p"]`` table belongs to the file that holds it: it overrides that file's own
+values for workspaces at or under ``/p`` (the deeper path wins), never a higher layer. The project
+file is read only when trusted (``project.py``), and it cannot set what widens secrets or changes
+who the agent is (``USER_ONLY``): those keys are ignored there, with a warning.
 
 Dynaconf does the layering: each layer's leaves are ``set`` with a dotted key, so tables merge
 key by key while lists replace (Dynaconf's own ``merge_enabled`` would append lists), and the
@@ -18,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from containai import paths
+from containai import project as projects
 from containai.errors import ConfigError
+from containai.project import ProjectLayer
 from containai.resources import packaged_settings
 from containai.settings.schema import (
     WORKSPACE_TABLE,
@@ -34,6 +42,17 @@ from containai.settings.schema import (
 
 FILENAME = "containai.toml"
 ENV_PREFIX = "CONTAINAI"
+# Keys only the user's own files and environment may set (a key, or a table ending in ".").
+USER_ONLY = (
+    "import.additional_paths",
+    "import.secret_patterns",
+    "import.exclude_priv",
+    "import.default_excludes",
+    "import.protected_paths",
+    "agent.",
+    "run.forward_ssh_agent",
+    "engine.",
+)
 # In a [workspace."/p"] table these lists add to the global ones instead of replacing them.
 _ADDITIVE_IN_WORKSPACE = frozenset({"excludes", "import.additional_paths"})
 
@@ -55,11 +74,13 @@ class Settings:
         origins: dict[str, str],
         workspace: Path,
         explicit_files: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (),
     ) -> None:
         self._values = values
         self.origins = origins
         self.workspace = workspace
         self.explicit_files = explicit_files  # --config files: they outrank containai's state
+        self.warnings = warnings  # keys a project file may not set, ignored
 
     def get(self, key: str) -> Any:
         node: Any = self._values
@@ -101,30 +122,62 @@ def load(
     workspace: Path,
     *,
     config_file: Path | None = None,
+    project: ProjectLayer | None = None,
 ) -> Settings:
-    """Build the settings for a command run against ``workspace``."""
+    """Build the settings for a command run against ``workspace`` (``project``: its project
+    layer, read and trust-checked once by the caller; loaded here when not given)."""
     workspace = workspace.expanduser().resolve()
+    project = project or projects.load(workspace)
     defaults = _read_toml(packaged_settings())
     schema = dict(leaves(defaults))
+    warnings: list[str] = []
 
-    files = [user_file(os.environ), project_file(workspace), _state_layer()]
-    layers = [Layer(str(path), _read_toml(path)) for path in files if path is not None]
+    sources = [(str(path), _read_toml(path)) for path in (user_file(os.environ),) if path]
+    settings_file = project.settings_file()
+    if settings_file is not None:
+        origin = str(settings_file.path)
+        values = _parse_toml(origin, settings_file.text())
+        check_layer(origin, values, schema)
+        sources.append((origin, _without_user_only(origin, values, warnings)))
+    sources += [(str(path), _read_toml(path)) for path in (_state_layer(),) if path]
     if config_file is not None:
         path = config_file.expanduser()
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        layers.append(Layer(str(path), _read_toml(path)))
-    for layer in layers:
-        check_layer(layer.origin, layer.values, schema)
+        sources.append((str(path), _read_toml(path)))
 
-    for overlay in _workspace_overlays(layers, workspace):
-        layers.append(_merge_additive(overlay, layers, defaults))
-    layers = [Layer(layer.origin, _without_workspaces(layer.values)) for layer in layers]
+    layers: list[Layer] = []
+    for origin, values in sources:
+        check_layer(origin, values, schema)
+        layers.append(Layer(origin, _without_workspaces(values)))
+        for overlay in _workspace_overlays(origin, values, workspace):
+            layers.append(_merge_additive(overlay, layers, defaults))
 
     values, origins = _layer_with_dynaconf(defaults, layers, schema)
     check_ranges(values, origins)
     explicit = (str(config_file.expanduser()),) if config_file is not None else ()
-    return Settings(values, origins, workspace, explicit)
+    return Settings(values, origins, workspace, explicit, tuple(warnings))
+
+
+def _without_user_only(origin: str, values: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """``values`` without the keys a project may not set (in its workspace tables too)."""
+
+    def clean(table: dict[str, Any], where: str) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        for key, value in leaves(table):
+            if any(key == k or (k.endswith(".") and key.startswith(k)) for k in USER_ONLY):
+                warnings.append(f"{origin}: ignoring '{where}{key}': only your own settings set it")
+            else:
+                set_leaf(kept, key, value)
+        return kept
+
+    result = clean(_without_workspaces(values), "")
+    tables = values.get(WORKSPACE_TABLE) or {}
+    if tables:
+        result[WORKSPACE_TABLE] = {
+            path: clean(table, f'{WORKSPACE_TABLE}."{path}".') for path, table in tables.items()
+        }
+    return result
 
 
 def _state_layer() -> Path | None:
@@ -137,44 +190,32 @@ def user_file(environ: Mapping[str, str]) -> Path | None:
     return path if path.is_file() else None
 
 
-def project_file(workspace: Path) -> Path | None:
-    """The nearest containai.toml at or above the workspace, not looking past a repository root."""
-    for directory in (workspace, *workspace.parents):
-        candidate = directory / FILENAME
-        if candidate.is_file():
-            return candidate
-        # A .git marks the top of this project: a containai.toml further up belongs to
-        # something else (often the user's home).
-        if (directory / ".git").exists():
-            return None
-    return None
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    return _parse_toml(str(path), text)
 
 
-def _workspace_overlays(layers: list[Layer], workspace: Path) -> list[Layer]:
-    """Every [workspace."/p"] table whose path holds the workspace, least specific first.
+def _parse_toml(origin: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{origin}: invalid TOML: {error}") from None
 
-    Applied in that order, a deeper path wins over a shallower one, and for the same path a
-    later file wins over an earlier one, key by key.
-    """
-    found: list[tuple[int, int, Layer]] = []
-    for order, layer in enumerate(layers):
-        for path, table in layer.values.get(WORKSPACE_TABLE, {}).items():
-            root = Path(path).expanduser().resolve()
-            if workspace == root or workspace.is_relative_to(root):
-                origin = f'{layer.origin} [workspace."{path}"]'
-                found.append((len(root.parts), order, Layer(origin, table)))
-    return [layer for _depth, _order, layer in sorted(found, key=lambda f: (f[0], f[1]))]
+
+def _workspace_overlays(origin: str, values: dict[str, Any], workspace: Path) -> list[Layer]:
+    """The file's [workspace."/p"] tables whose path holds the workspace, least specific first
+    (applied in that order, a deeper path wins over a shallower one, key by key)."""
+    found: list[tuple[int, Layer]] = []
+    for path, table in (values.get(WORKSPACE_TABLE) or {}).items():
+        root = Path(path).expanduser().resolve()
+        if workspace == root or workspace.is_relative_to(root):
+            found.append((len(root.parts), Layer(f'{origin} [workspace."{path}"]', table)))
+    return [layer for _depth, layer in sorted(found, key=lambda item: item[0])]
 
 
 def _merge_additive(overlay: Layer, layers: list[Layer], defaults: dict[str, Any]) -> Layer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -15,6 +16,16 @@ WORKSPACE_TABLE = "workspace"
 # import.on_conflict: what happens to a file changed on both sides (see transfer.plan).
 ConflictPolicy = Literal["backup", "skip", "overwrite"]
 CONFLICT_POLICIES: tuple[str, ...] = get_args(ConflictPolicy)
+
+
+def _container_path(value: str) -> bool:
+    # These land in mount specifications and in the sync script: no surprises allowed.
+    return (
+        value.startswith("/")
+        and value != "/"
+        and posixpath.normpath(value) == value
+        and (value.isprintable())
+    )
 
 
 # Values whose type is not enough: (test, what is expected).
@@ -29,6 +40,10 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "lock.timeout": (lambda v: v >= 0, "a number of seconds (0 or more)"),
     "engine.timeout": (lambda v: v > 0, "a number of seconds (more than 0)"),
     "export.max_restore_bytes": (lambda v: v > 0, "a number of bytes (more than 0)"),
+    **{
+        f"agent.{key}": (_container_path, "an absolute, normalised path (not /)")
+        for key in ("home", "workspace_mount", "data_mount")
+    },
 }
 
 
@@ -38,6 +53,10 @@ def check_ranges(values: dict[str, Any], origins: Mapping[str, str]) -> None:
         if not test(value):
             origin = origins.get(key, "default")
             raise ConfigError(f"{origin}: '{key}' must be {expected}, not {value!r}")
+    mounts = [get_leaf(values, f"agent.{key}") for key in ("workspace_mount", "data_mount")]
+    if mounts[0] == mounts[1] or any(a.startswith(f"{b}/") for a, b in (mounts, mounts[::-1])):
+        where = origins.get("agent.data_mount", "default")
+        raise ConfigError(f"{where}: agent.data_mount and agent.workspace_mount must not nest")
 
 
 def check_layer(origin: str, values: Mapping[str, Any], schema: Mapping[str, Any]) -> None:

@@ -43,7 +43,7 @@ def scan_host(run: Run[ImportOptions]) -> None:
     entries += [e for e in loaded.entries if not e.enabled and e.source in extra.opted_in]
     entries += extra.entries
 
-    env = render.environment(run.workspace, run.user_dir)
+    env = render.environment(run.project, run.user_dir)
     options = ScanOptions(
         source_root=source_root,
         from_home=from_home,
@@ -55,7 +55,8 @@ def scan_host(run: Run[ImportOptions]) -> None:
         safe_directory=run.agent.workspace_mount,
         environ=os.environ,
         placeholder=lambda name: render.render(env, name).encode(),
-        known=(*loaded.entries, *extra.entries),
+        known=(*loaded.layered, *extra.entries),
+        protected=tuple(settings.get_list("import.protected_paths")),
     )
     run.scan = scan(entries, options)
     if run.options.source and not from_home:

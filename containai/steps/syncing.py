@@ -19,7 +19,7 @@ from containai.workflow.run import Options, Run
 
 def sync_script(run: Run[Options]) -> str:
     return insync.script(
-        render.environment(run.workspace, run.user_dir),
+        render.environment(run.project, run.user_dir),
         run.manifest.entries,
         data_mount=run.agent.data_mount,
         home=run.agent.home,

@@ -164,7 +164,7 @@ def delete_planned(run: Run[Options], outcome: Outcome) -> None:
 
 def helper_spec(run: Run[Options]) -> HelperSpec:
     text = render.render(
-        render.environment(run.workspace, run.user_dir),
+        render.environment(run.project, run.user_dir),
         "containers/helper.toml.j2",
         image=run.settings.get_str("engine.helper_image"),
         uid=run.agent.uid,

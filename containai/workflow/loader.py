@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from containai.errors import ConfigError
+from containai.project import ProjectLayer
 from containai.resources import packaged_workflows
 from containai.workflow.run import Options, Run
 
@@ -76,31 +77,40 @@ class Workflow:
     steps: tuple[Step, ...]
 
 
-def search_path(project_dir: Path | None, user_dir: Path) -> list[Path]:
-    folders = [user_dir / "workflows", packaged_workflows()]
-    if project_dir is not None:
-        folders.insert(0, project_dir / ".containai" / "workflows")
-    return folders
+def search_path(project: ProjectLayer | None, user_dir: Path) -> list[Path | ProjectLayer]:
+    """Where a workflow is looked for: the (trusted) project, the user's folder, the package."""
+    places: list[Path | ProjectLayer] = [user_dir / "workflows", packaged_workflows()]
+    return [project, *places] if project is not None else places
 
 
-def find(name: str, folders: list[Path]) -> Path:
-    for folder in folders:
-        candidate = folder / f"{name}.toml"
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"no workflow named {name!r} (looked in {', '.join(map(str, folders))})")
+def find(name: str, places: list[Path | ProjectLayer]) -> tuple[Path, str]:
+    """The first file named ``name``.toml, and its text."""
+    for place in places:
+        if isinstance(place, ProjectLayer):
+            wanted = place.workspace / ".containai" / "workflows" / f"{name}.toml"
+            found = [f for f in place.folder("workflows") if f.path == wanted]
+            if found:
+                return wanted, found[0].text()
+        elif (place / f"{name}.toml").is_file():
+            path = place / f"{name}.toml"
+            try:
+                return path, path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as error:
+                raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    shown = ", ".join(str(p.workspace if isinstance(p, ProjectLayer) else p) for p in places)
+    raise ConfigError(f"no workflow named {name!r} (looked in {shown})")
 
 
 def load(
     name: str,
-    folders: list[Path],
+    places: list[Path | ProjectLayer],
     registry: dict[str, StepDef],
     options_type: type[Options] = Options,
 ) -> Workflow:
-    path = find(name, folders)
+    path, text = find(name, places)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     unknown = set(data) - {"description", "steps"}
     if unknown:

@@ -14,7 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from containai import project as projects
 from containai.errors import ConfigError
+from containai.project import ProjectLayer
 from containai.settings import Settings
 from containai.ui import UI
 
@@ -134,6 +136,7 @@ class Run(Generic[Opts]):
         *,
         home: Path,
         user_dir: Path,  # ~/.config/containai
+        project: ProjectLayer | None = None,
     ) -> None:
         self.command = command
         self.settings = settings
@@ -141,6 +144,7 @@ class Run(Generic[Opts]):
         self.ui = ui
         self.home = home
         self.user_dir = user_dir
+        self.project = project or projects.untrusted(settings.workspace)  # honoured if trusted
         self.stack = contextlib.ExitStack()  # closed when the command ends, however it ends
         self.phases: dict[str, Any] = {}
         self.exit_code = 0
@@ -172,7 +176,7 @@ class Run(Generic[Opts]):
         """The packaged, user and project manifests, loaded once (warnings said once)."""
         from containai.host import manifest
 
-        loaded = manifest.load(self.workspace, user_config_dir=self.user_dir)
+        loaded = manifest.load(self.project, user_config_dir=self.user_dir)
         for warning in loaded.warnings:
             self.ui.warn(warning)
         return loaded

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from containai import labels, paths, settings, workspaces
+from containai import project as projects
 from containai.steps import REGISTRY
 from containai.ui import UI
 from containai.workflow import loader
@@ -25,16 +26,24 @@ def run_workflow(
     if workspace is None and options.container:
         workspace = container_workspace(options.container)
     path = workspaces.workspace_path(workspace)
-    loaded = settings.load(path, config_file=Path(config) if config else None)
+    ui = UI(verbose=verbose, json_output=json_output)
+    # The project's files are read once: what the user trusted is what runs.
+    project = projects.load(path)
+    if (warning := project.warning()) is not None:
+        ui.warn(warning)
+    loaded = settings.load(path, config_file=Path(config) if config else None, project=project)
+    for warning in loaded.warnings:
+        ui.warn(warning)
     user_dir = paths.user_config_dir()
-    chosen = loader.load(name, loader.search_path(path, user_dir), REGISTRY, type(options))
+    chosen = loader.load(name, loader.search_path(project, user_dir), REGISTRY, type(options))
     run = Run(
         command=name,
         settings=loaded,
         options=options,
-        ui=UI(verbose=verbose, json_output=json_output),
+        ui=ui,
         home=Path(os.environ.get("HOME") or Path.home()),
         user_dir=user_dir,
+        project=project,
     )
     with run.stack:
         loader.run(chosen, run)

@@ -12,6 +12,7 @@ import pytest
 import containai
 from containai.cli import optional_positionals
 from containai.tasks import ns
+from tests.conftest import trust
 
 
 @pytest.fixture
@@ -140,6 +141,10 @@ def test_config_json_is_parseable_with_settings_origins_and_data_volume(
 
 def test_config_json_names_the_project_file_as_origin(cai: Any, work: Path) -> None:
     (work / "containai.toml").write_text('data_volume = "team-vol"\n')
+    untrusted = json.loads(cai("config", "--json").out)
+    assert untrusted["project"]["trust"] == "untrusted" and untrusted["data_volume"] != "team-vol"
+    assert "(untrusted, ignored)" in cai("config").out
+    trust(work)
     document = json.loads(cai("config", "--json").out)
     assert document["data_volume"] == "team-vol"
     assert document["settings"]["data_volume"] == "team-vol"
@@ -195,6 +200,7 @@ def test_a_bad_project_file_exits_2_with_one_line_naming_file_and_key(
     cai: Any, work: Path, text: str, key: str | None
 ) -> None:
     (work / "containai.toml").write_text(text)
+    trust(work)
     result = cai("config")
     assert result.code == 2
     line = assert_one_error_line(result.err)
@@ -309,5 +315,6 @@ def test_a_positional_workspace_reaches_the_command(cai: Any, tmp_path: Path) ->
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "containai.toml").write_text('data_volume = "from-elsewhere"\n')
+    trust(elsewhere)
     document = json.loads(cai("config", str(elsewhere), "--json").out)
     assert document["data_volume"] == "from-elsewhere"

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import trust
+
 NO_ENGINE = "unix:///nonexistent.sock"
 ENGINE_LINE = f"cai: cannot reach the Docker engine at {NO_ENGINE}: "
 
@@ -103,11 +105,15 @@ SETTINGS_PROBLEMS = [
 
 
 def write(path: Path, text: str | bytes) -> Path:
+    """Write a file; a project file is then trusted (as after `cai trust`): these tests are
+    about broken files the user has accepted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
         path.write_bytes(text)
     else:
         path.write_text(text)
+    if path.is_relative_to(Path.cwd()) and "containai" in path.as_posix():
+        trust(Path.cwd())
     return path
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pathspec import GitIgnoreSpec
 
+from containai.host.candidates import Candidate, HostScan, ScanOptions
 from containai.host.excludes import Excludes, Rule, under
 from containai.host.manifest import Entry
-from containai.host.candidates import Candidate, HostScan, ScanOptions
 from containai.host.scan import scan
 from containai.host.tree import relink
 from containai.resources import packaged_settings

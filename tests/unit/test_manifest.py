@@ -11,6 +11,7 @@ from containai.errors import ConfigError
 from containai.host import manifest
 from containai.host.manifest import Entry, Manifest
 from containai.resources import packaged_manifest
+from tests.conftest import trust
 
 TOOLS = [
     "git",
@@ -63,7 +64,8 @@ def write_manifest(folder: Path, name: str, text: str) -> Path:
 
 
 def load(user_dir: Path, workspace: Path | None = None) -> Manifest:
-    return manifest.load(workspace, user_config_dir=user_dir)
+    """The manifests, with the workspace's project manifests trusted (as after `cai trust`)."""
+    return manifest.load(trust(workspace) if workspace else None, user_config_dir=user_dir)
 
 
 def by_source(loaded: Manifest) -> dict[str, Entry]:
@@ -341,3 +343,25 @@ def test_relative_path_cleans_a_home_relative_path(text: str, expected: str) -> 
 def test_relative_path_refuses_a_path_leaving_home(text: str) -> None:
     with pytest.raises(ConfigError):
         manifest.relative_path(text, "source")
+
+
+def test_an_untrusted_project_manifest_is_not_read(user_dir: Path, tmp_path: Path) -> None:
+    from containai import project
+
+    workspace = tmp_path / "p"
+    write_manifest(workspace / ".containai" / "manifests", "x.toml", GOOD_ENTRY)
+    untrusted = manifest.load(project.load(workspace), user_config_dir=user_dir)
+    assert ".good" not in by_source(untrusted)
+    assert by_source(load(user_dir, workspace))[".good"].from_project
+
+
+def test_a_project_entry_keeps_the_flags_of_the_entry_it_replaces_for_the_rules(
+    user_dir: Path, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "p"
+    replacing = '[[entries]]\nsource = ".claude.json"\nkind = "file"\nsecret = false\n'
+    write_manifest(workspace / ".containai" / "manifests", "x.toml", replacing)
+    loaded = load(user_dir, workspace)
+    assert by_source(loaded)[".claude.json"].secret is False  # the effective entry
+    layered = [e for e in loaded.layered if e.source == ".claude.json"]
+    assert [e.secret for e in layered] == [True, False]  # the rules still see the packaged one

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from containai.host.manifest import Entry
 from containai.host.candidates import Candidate, Failure, HostScan, Skipped
+from containai.host.manifest import Entry
 from containai.transfer import plan
 from containai.transfer.plan import Plan
 from containai.transfer.volume_state import Record, VolumeFile, VolumeState

@@ -1,4 +1,5 @@
-"""Templates: Jinja2 with StrictUndefined and a project > user > package override chain."""
+"""Templates: Jinja2's sandbox with StrictUndefined, and a (trusted) project > user > package
+override chain."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from containai import render
 from containai.errors import ConfigError
 from containai.resources import packaged_templates
+from tests.conftest import trust
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_the_packaged_helper_container_spec_renders_with_its_variables(user_dir:
 
 def test_a_missing_variable_is_a_config_error(project: Path, user_dir: Path) -> None:
     write(project / ".containai" / "templates" / "t.j2", "hello {{ nobody }}\n")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     with pytest.raises(ConfigError) as caught:
         render.render(env, "t.j2")
     assert "t.j2" in str(caught.value)
@@ -70,7 +72,7 @@ def test_a_missing_variable_is_a_config_error(project: Path, user_dir: Path) -> 
 
 def test_a_missing_attribute_is_a_config_error(project: Path, user_dir: Path) -> None:
     write(project / ".containai" / "templates" / "t.j2", "{{ entry.nothing.deeper }}")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     with pytest.raises(ConfigError):
         render.render(env, "t.j2", entry={})
 
@@ -89,14 +91,14 @@ def test_a_missing_template_is_a_config_error_naming_it(user_dir: Path) -> None:
 
 def test_a_template_syntax_error_is_a_config_error(project: Path, user_dir: Path) -> None:
     write(project / ".containai" / "templates" / "t.j2", "{% if %}\n")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     with pytest.raises(ConfigError, match=re.escape("t.j2")):
         render.render(env, "t.j2")
 
 
 def test_a_project_template_overrides_the_packaged_one(project: Path, user_dir: Path) -> None:
     write(project / ".containai" / "templates" / "placeholders" / "json.j2", '{"team": true}\n')
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     assert render.render(env, "placeholders/json.j2", entry=None) == '{"team": true}\n'
 
 
@@ -109,7 +111,7 @@ def test_a_user_template_overrides_the_packaged_one(user_dir: Path) -> None:
 def test_a_project_template_beats_a_user_template(project: Path, user_dir: Path) -> None:
     write(user_dir / "templates" / "placeholders" / "json.j2", "user\n")
     write(project / ".containai" / "templates" / "placeholders" / "json.j2", "project\n")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     assert render.render(env, "placeholders/json.j2") == "project\n"
 
 
@@ -117,18 +119,69 @@ def test_an_override_of_one_template_leaves_the_others_packaged(
     project: Path, user_dir: Path
 ) -> None:
     write(project / ".containai" / "templates" / "placeholders" / "json.j2", "project\n")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     expected = (packaged_templates() / "placeholders" / "secret.j2").read_text()
     assert render.render(env, "placeholders/secret.j2") == expected
 
 
 def test_templates_are_not_html_escaped(project: Path, user_dir: Path) -> None:
     write(project / ".containai" / "templates" / "t.j2", "{{ value }}")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     assert render.render(env, "t.j2", value='<a href="x">&</a>') == '<a href="x">&</a>'
 
 
 def test_trailing_newlines_are_kept(project: Path, user_dir: Path) -> None:
     write(project / ".containai" / "templates" / "t.j2", "line\n\n")
-    env = render.environment(project, user_dir)
+    env = render.environment(trust(project), user_dir)
     assert render.render(env, "t.j2") == "line\n\n"
+
+
+# --- hostile templates ------------------------------------------------------------------------
+
+ESCAPES = [
+    "{{ lipsum.__globals__['os'].popen('touch MARK').read() }}",
+    "{{ cycler.__init__.__globals__.os.system('touch MARK') }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ self._TemplateReference__context.joiner.__init__.__globals__.os.system('touch MARK') }}",
+]
+
+
+@pytest.mark.parametrize("text", ESCAPES, ids=["lipsum", "cycler", "subclasses", "self"])
+def test_a_template_cannot_reach_python(
+    text: str, project: Path, user_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    write(project / ".containai" / "templates" / "t.j2", text)
+    env = render.environment(trust(project), user_dir)
+    with pytest.raises(ConfigError):
+        render.render(env, "t.j2")
+    assert not (project / "MARK").exists()
+
+
+def test_the_user_and_packaged_templates_render_in_the_sandbox_too(user_dir: Path) -> None:
+    write(user_dir / "templates" / "placeholders" / "json.j2", ESCAPES[0])
+    with pytest.raises(ConfigError):
+        render.render(render.environment(None, user_dir), "placeholders/json.j2")
+
+
+def test_an_untrusted_project_template_is_not_used(project: Path, user_dir: Path) -> None:
+    from containai import project as projects
+
+    write(project / ".containai" / "templates" / "placeholders" / "json.j2", "project\n")
+    env = render.environment(projects.load(project), user_dir)
+    assert render.render(env, "placeholders/json.j2") == "{}"
+
+
+def test_every_value_in_the_sync_script_is_quoted(user_dir: Path) -> None:
+    from containai.container import sync_script
+    from containai.host.manifest import Entry
+
+    hostile = "x'; touch /tmp/pwned; echo '$(id)`id`"
+    entry = Entry("t", hostile, "file", hostile, hostile, origin="test")
+    text = sync_script.script(
+        render.environment(None, user_dir), [entry], data_mount="/data", home=f"/h {hostile}"
+    )
+    import shlex
+
+    assert shlex.quote(hostile) in text and shlex.quote(f"/h {hostile}") in text
+    assert f" {hostile} " not in text

@@ -1,7 +1,12 @@
-"""Layered settings: defaults < user file < project file < --config < CONTAINAI_* env < flags."""
+"""Layered settings: defaults < user file < project file (trusted) < state < --config < env.
+
+The project file counts only once trusted (``cai trust``); ``load`` below trusts the workspace
+first, as a user who reviewed the files would. What happens before trust is tested at the end.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +15,7 @@ import pytest
 from containai import paths, settings
 from containai.errors import ConfigError
 from containai.resources import packaged_settings
+from tests.conftest import trust
 
 
 @pytest.fixture
@@ -37,10 +43,12 @@ def write(path: Path, text: str) -> Path:
 
 
 def load(workspace: Path, **kwargs: Any) -> settings.Settings:
+    trust(workspace)
     return settings.load(workspace, **kwargs)
 
 
 def load_error(workspace: Path, **kwargs: Any) -> ConfigError:
+    trust(workspace)
     with pytest.raises(ConfigError) as caught:
         settings.load(workspace, **kwargs)
     return caught.value
@@ -194,8 +202,8 @@ def test_a_list_in_a_later_file_replaces_the_earlier_list(workspace: Path, user_
     assert load(workspace).get("excludes") == ["from-project/"]
 
 
-def test_a_list_in_a_file_replaces_the_packaged_list(workspace: Path) -> None:
-    write(workspace / "containai.toml", '[import]\ndefault_excludes = ["only/"]\n')
+def test_a_list_in_a_file_replaces_the_packaged_list(workspace: Path, user_file: Path) -> None:
+    write(user_file, '[import]\ndefault_excludes = ["only/"]\n')
     assert load(workspace).get("import.default_excludes") == ["only/"]
 
 
@@ -253,12 +261,34 @@ def test_the_longest_matching_workspace_section_wins(
     assert load(workspace).get("data_volume") == "for-app"
 
 
-def test_a_workspace_section_in_the_user_file_beats_a_plain_project_setting(
+def test_a_workspace_section_belongs_to_the_layer_of_its_file(
     workspace: Path, user_file: Path
 ) -> None:
-    write(user_file, section(workspace, 'data_volume = "for-app"'))
-    write(workspace / "containai.toml", 'data_volume = "project-wide"\n')
+    # The user's section overrides the user's own settings, not a higher layer's.
+    write(user_file, 'data_volume = "user-wide"\n' + section(workspace, 'data_volume = "for-app"'))
     assert load(workspace).get("data_volume") == "for-app"
+    write(workspace / "containai.toml", 'data_volume = "project-wide"\n')
+    assert load(workspace).get("data_volume") == "project-wide"
+
+
+def test_a_project_workspace_section_never_outranks_the_config_file(
+    workspace: Path, tmp_path: Path
+) -> None:
+    write(workspace / "containai.toml", section(workspace, 'data_volume = "project-section"'))
+    extra = write(tmp_path / "extra.toml", 'data_volume = "from-config"\n')
+    assert load(workspace, config_file=extra).get("data_volume") == "from-config"
+
+
+def test_the_recorded_volume_sits_below_the_config_file_and_the_environment(
+    workspace: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = home / ".local" / "state" / "containai" / "state.toml"
+    write(state, section(workspace, 'data_volume = "recorded"'))
+    assert load(workspace).get("data_volume") == "recorded"
+    extra = write(tmp_path / "extra.toml", 'data_volume = "from-config"\n')
+    assert load(workspace, config_file=extra).get("data_volume") == "from-config"
+    monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "from-env")
+    assert load(workspace).get("data_volume") == "from-env"
 
 
 def test_sections_for_the_same_workspace_in_two_files_merge_key_by_key(
@@ -291,12 +321,15 @@ def test_workspace_excludes_add_to_the_global_excludes(workspace: Path, user_fil
     assert load(workspace).get("excludes") == ["global/", "local/"]
 
 
-def test_workspace_excludes_add_to_the_excludes_of_the_latest_layer(
+def test_workspace_excludes_add_to_the_excludes_of_their_own_and_lower_layers(
     workspace: Path, user_file: Path
 ) -> None:
     write(user_file, 'excludes = ["user/"]\n' + section(workspace, 'excludes = ["local/"]'))
-    write(workspace / "containai.toml", 'excludes = ["project/"]\n')
-    assert load(workspace).get("excludes") == ["project/", "local/"]
+    project = write(workspace / "containai.toml", section(workspace, 'excludes = ["app/"]'))
+    assert load(workspace).get("excludes") == ["user/", "local/", "app/"]
+    # A plain list in a higher file replaces the lists below it, sections included.
+    project.write_text('excludes = ["project/"]\n')
+    assert load(workspace).get("excludes") == ["project/"]
 
 
 def test_workspace_sections_do_not_appear_in_the_effective_settings(
@@ -315,21 +348,21 @@ def test_leaves_name_the_layer_of_every_key(
     workspace: Path, user_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(user_file, "[agent]\nuid = 1001\n")
-    write(workspace / "containai.toml", "[agent]\ngid = 1002\n")
+    write(workspace / "containai.toml", "[export]\ncompression_level = 3\n")
     extra = write(tmp_path / "extra.toml", "[engine]\ntimeout = 5\n")
     monkeypatch.setenv("CONTAINAI_LOCK__TIMEOUT", "7")
     origins = {key: origin for key, _value, origin in load(workspace, config_file=extra).leaves()}
     assert origins["agent.uid"] == str(user_file)
-    assert origins["agent.gid"] == str(workspace / "containai.toml")
+    assert origins["export.compression_level"] == str(workspace / "containai.toml")
     assert origins["engine.timeout"] == str(extra)
     assert origins["lock.timeout"] == "environment CONTAINAI_LOCK__TIMEOUT"
     assert origins["agent.home"] == "default"
 
 
 def test_leaves_give_the_effective_value_of_every_key(workspace: Path) -> None:
-    write(workspace / "containai.toml", "[agent]\nuid = 1001\n")
+    write(workspace / "containai.toml", "[lock]\ntimeout = 9\n")
     values = {key: value for key, value, _origin in load(workspace).leaves()}
-    assert values["agent.uid"] == 1001
+    assert values["lock.timeout"] == 9
     assert values["import.exclude_priv"] is True
 
 
@@ -549,3 +582,67 @@ def test_the_user_config_dir_defaults_to_dot_config_under_home(tmp_path: Path) -
 def test_the_user_config_dir_follows_xdg_config_home(tmp_path: Path) -> None:
     environ = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     assert paths.user_config_dir(environ) == tmp_path / "xdg" / "containai"
+
+
+# --- the trust gate and the keys only the user sets ---------------------------------------------
+
+
+def test_an_untrusted_project_file_is_ignored(workspace: Path) -> None:
+    write(workspace / "containai.toml", 'data_volume = "from-project"\n')
+    assert settings.load(workspace).get("data_volume") == ""
+    assert load(workspace).get("data_volume") == "from-project"  # trusted by load()
+
+
+def test_an_edit_after_trust_voids_it(workspace: Path) -> None:
+    path = write(workspace / "containai.toml", 'data_volume = "reviewed"\n')
+    assert load(workspace).get("data_volume") == "reviewed"
+    path.write_text('data_volume = "edited-by-the-agent"\n')
+    assert settings.load(workspace).get("data_volume") == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("import.additional_paths", '["~/.ssh"]'),
+        ("import.secret_patterns", "[]"),
+        ("import.exclude_priv", "false"),
+        ("import.default_excludes", "[]"),
+        ("agent.uid", "0"),
+        ("agent.data_mount", '"/dev/shm"'),
+        ("run.forward_ssh_agent", "false"),
+        ("engine.shell_image", '"evil:latest"'),
+    ],
+)
+@pytest.mark.parametrize("inside", [False, True], ids=["top", "workspace-table"])
+def test_a_trusted_project_cannot_set_a_user_only_key(
+    workspace: Path, key: str, value: str, inside: bool
+) -> None:
+    table, name = key.split(".")
+    header = f'[workspace."{workspace}".{table}]' if inside else f"[{table}]"
+    path = write(
+        workspace / "containai.toml", f'data_volume = "kept"\n{header}\n{name} = {value}\n'
+    )
+    loaded = load(workspace)
+    assert loaded.get("data_volume") == "kept"  # the rest of the file counts
+    assert loaded.get(key) == settings.load(workspace.parent).get(key)  # the default
+    assert len(loaded.warnings) == 1
+    assert str(path) in loaded.warnings[0] and name in loaded.warnings[0]
+    assert "\n" not in loaded.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("home", "agent"),
+        ("home", "/home/../etc"),
+        ("home", "/"),
+        ("workspace_mount", "/home/agent/w\u001b]52;c;x\u0007"),
+        ("data_mount", "/home/agent/workspace/data"),
+    ],
+)
+def test_agent_paths_must_be_absolute_clean_and_apart(
+    workspace: Path, user_file: Path, key: str, value: str
+) -> None:
+    write(user_file, f"[agent]\n{key} = {json.dumps(value)}\n")
+    error = load_error(workspace)
+    assert str(user_file) in str(error) and "agent." in str(error)

@@ -15,6 +15,7 @@ from containai.steps import REGISTRY
 from containai.workflow import loader as workflow
 from containai.workflow.loader import StepDef, step
 from containai.workflow.run import ExportOptions, ImportOptions, Options, Run, WorkflowError
+from tests.conftest import trust
 
 
 @dataclass
@@ -112,7 +113,7 @@ def test_every_registered_step_is_a_plain_function_taking_the_run_first() -> Non
 
 def test_the_project_workflow_overrides_the_packaged_one(project: Path, user_dir: Path) -> None:
     path = write_workflow(project / ".containai" / "workflows", "import", steps_toml("record"))
-    loaded = workflow.load("import", workflow.search_path(project, user_dir), FAKE)
+    loaded = workflow.load("import", workflow.search_path(trust(project), user_dir), FAKE)
     assert loaded.path == path
     assert [step.name for step in loaded.steps] == ["record"]
 
@@ -126,22 +127,32 @@ def test_the_user_workflow_overrides_the_packaged_one(user_dir: Path) -> None:
 def test_the_project_workflow_beats_the_user_workflow(project: Path, user_dir: Path) -> None:
     write_workflow(user_dir / "workflows", "import", steps_toml("greet"))
     path = write_workflow(project / ".containai" / "workflows", "import", steps_toml("record"))
-    loaded = workflow.load("import", workflow.search_path(project, user_dir), FAKE)
+    loaded = workflow.load("import", workflow.search_path(trust(project), user_dir), FAKE)
     assert loaded.path == path
 
 
 def test_an_override_replaces_the_packaged_workflow_whole(project: Path, user_dir: Path) -> None:
     write_workflow(project / ".containai" / "workflows", "import", steps_toml("record", "halt"))
-    loaded = workflow.load("import", workflow.search_path(project, user_dir), FAKE)
+    loaded = workflow.load("import", workflow.search_path(trust(project), user_dir), FAKE)
     assert [step.name for step in loaded.steps] == ["record", "halt"]
 
 
 def test_the_search_path_puts_project_then_user_then_package(project: Path, user_dir: Path) -> None:
-    assert workflow.search_path(project, user_dir) == [
-        project / ".containai" / "workflows",
+    layer = trust(project)
+    assert workflow.search_path(layer, user_dir) == [
+        layer,
         user_dir / "workflows",
         packaged_workflows(),
     ]
+
+
+def test_an_untrusted_project_workflow_is_not_used(project: Path, user_dir: Path) -> None:
+    from containai import project as projects
+
+    write_workflow(project / ".containai" / "workflows", "import", steps_toml("record"))
+    places = workflow.search_path(projects.load(project), user_dir)
+    loaded = workflow.load("import", places, REGISTRY, ImportOptions)
+    assert loaded.path == packaged_workflows() / "import.toml"
 
 
 def test_the_user_config_dir_follows_xdg_for_the_app(
@@ -283,7 +294,7 @@ def test_a_malformed_workflow_is_an_error_naming_the_file(
 def test_a_broken_override_is_reported_not_skipped(project: Path, user_dir: Path) -> None:
     path = write_workflow(project / ".containai" / "workflows", "import", steps_toml("nope"))
     with pytest.raises(ConfigError, match=re.escape(str(path))):
-        workflow.load("import", workflow.search_path(project, user_dir), REGISTRY)
+        workflow.load("import", workflow.search_path(trust(project), user_dir), REGISTRY)
 
 
 # --- running --------------------------------------------------------------------------------
