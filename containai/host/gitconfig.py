@@ -30,7 +30,7 @@ _PLAIN_SENSITIVE = frozenset({("user", "signingkey"), ("commit", "gpgsign"), ("t
 _URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
 # A URL anywhere in a value that carries a password (`https://user:token@host`).
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
-_TOKEN_KEYS = re.compile(r"^(token|password|oauth.*|.*secret.*)$")
+_TOKEN_KEYS = re.compile(r"^(.*token.*|.*passw(or)?d.*|smtppass|oauth.*|.*secret.*)$")
 
 
 @dataclass(frozen=True)

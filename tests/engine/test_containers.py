@@ -19,7 +19,7 @@ from containai import workspaces as volumes
 from containai.container import sync_script as insync
 from containai.host import manifest
 from containai.paths import user_config_dir
-from tests.conftest import TEST_IMAGE, read_volume, volume_checksum, write_files
+from tests.conftest import TEST_IMAGE, read_volume, trust, volume_checksum, write_files
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine_cleanup")]
 
@@ -129,9 +129,10 @@ def run_in_volume(client: Any, volume: str, script: str) -> None:
 def rendered_script(workspace: Path) -> str:
     """The in-container sync script, rendered as `cai` renders it (default settings)."""
     user_dir = user_config_dir()
+    project = trust(workspace)
     return insync.script(
-        render.environment(workspace, user_dir),
-        manifest.load(workspace, user_config_dir=user_dir).entries,
+        render.environment(project, user_dir),
+        manifest.load(project, user_config_dir=user_dir).entries,
         data_mount=DATA,
         home=HOME,
     )
@@ -370,6 +371,7 @@ def test_hot_reload_by_container_name_uses_the_containers_workspace(
             )
         },
     )
+    trust(workspace)
     container = start_agent(cai, docker_client, workspace)
     text = sentinel()
     write_files(isolated_env, {".projtool.conf": f"{text}\n"})
@@ -589,6 +591,7 @@ def test_sync_container_uses_the_manifests_of_the_containers_workspace(
             )
         },
     )
+    trust(workspace)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
     code, link = sh(container, "readlink ~/.projtool.conf")  # the start-up sync linked it
@@ -606,13 +609,14 @@ def test_sync_container_uses_the_manifests_of_the_containers_workspace(
 
 
 def test_sync_container_uses_the_settings_of_the_containers_workspace(
-    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path
+    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path, isolated_env: Path
 ) -> None:
-    """A project's containai.toml moves the data mount; `cai run` mounts the volume there, and
+    """The workspace's settings move the data mount; `cai run` mounts the volume there, and
     `cai sync --container` from another directory must sync against that same mount."""
     workspace = make_workspace(tmp_path)
     mount = "/home/agent/.cai-data"
-    write_files(workspace, {"containai.toml": f'[agent]\ndata_mount = "{mount}"\n'})
+    section = f'[workspace."{workspace}".agent]\ndata_mount = "{mount}"\n'
+    write_files(isolated_env, {".config/containai/containai.toml": section})
     container = start_agent(cai, docker_client, workspace)
     assert mount in {m["Destination"] for m in inspect(docker_client, container.id)["Mounts"]}
     code, link = sh(container, "readlink ~/.gitconfig")

@@ -624,3 +624,64 @@ def test_git_reads_the_same_config_minus_dropped_keys(tmp_path: Path, text: str)
         if not is_sensitive(name) and (name, value) != ("safe.directory", SAFE)
     ]
     assert git_list(filtered) == [*expected, ("safe.directory", SAFE)]
+
+
+# --- tokens never reach the container ---------------------------------------------------------
+
+TOKEN = "ghp_0123456789abcdefSECRET"
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped"),
+    [
+        pytest.param(
+            f"[http]\n\textraHeader = AUTHORIZATION: bearer {TOKEN}\n",
+            "http.extraheader",
+            id="extra-header",
+        ),
+        pytest.param(
+            f'[http "https://github.com/"]\n\textraheader = Authorization: basic {TOKEN}\n',
+            "http.https://github.com/.extraheader",
+            id="url-extra-header",
+        ),
+        pytest.param(
+            f'[url "https://x-access-token:{TOKEN}@github.com/"]\n'
+            "\tinsteadOf = https://github.com/\n",
+            "url.https://github.com/.insteadof",
+            id="url-userinfo",
+        ),
+        pytest.param(
+            f'[url "https://github.com/"]\n\tpushInsteadOf = https://{TOKEN}@github.com/\n',
+            "url.https://github.com/.pushinsteadof",
+            id="value-userinfo",
+        ),
+        pytest.param(
+            f'[credential "https://bob:{TOKEN}@host"]\n\tusername = bob\n',
+            "credential.https://host.username",
+            id="credential-userinfo",
+        ),
+        pytest.param(f"[github]\n\ttoken = {TOKEN}\n", "github.token", id="token"),
+        pytest.param(f"[sendemail]\n\tsmtpPass = {TOKEN}\n", "sendemail.smtppass", id="smtp"),
+        pytest.param(f"[core]\n\teditor = vim {TOKEN}\n", None, id="no-token-name"),
+        pytest.param(f"[hub]\n\toauthtoken = {TOKEN}\n", "hub.oauthtoken", id="oauth"),
+        pytest.param(f"[ci]\n\tclientSecret = {TOKEN}\n", "ci.clientsecret", id="secret"),
+        pytest.param(f"[x]\n\tpassword = {TOKEN}\n", "x.password", id="password"),
+        pytest.param(
+            f"[http]\n\tproxy = http://me:{TOKEN}@proxy:3128\n", "http.proxy", id="proxy-password"
+        ),
+    ],
+)
+def test_no_token_survives_the_filter(text: str, dropped: str | None) -> None:
+    result = run("[user]\n\tname = Dev\n" + text)
+    if dropped is None:  # the rule is on names and URLs: other values are the user's
+        assert TOKEN in result.text
+        return
+    assert TOKEN not in result.text
+    assert "name = Dev" in result.text
+    assert dropped in result.dropped
+    assert not any(TOKEN in name for name in result.dropped)
+
+
+def test_a_url_rewrite_without_userinfo_is_kept() -> None:
+    text = '[url "git@github.com:"]\n\tinsteadOf = https://github.com/\n'
+    assert run(text).text == with_block(text)

@@ -646,3 +646,125 @@ def test_relink_keeps_links_outside_the_root_and_warns(target: str) -> None:
 
     assert linkname == target
     assert "outside" in warning and target in warning
+
+
+# -- the hostile cases: symlinks that leave the source, protected paths, project entries -------
+
+
+@pytest.fixture
+def keys(home: Path) -> Path:
+    write_files(home, {".ssh/id_ed25519": "PRIVATE KEY\n", ".ssh/id_ed25519.pub": "ssh-ed25519\n"})
+    return home / ".ssh/id_ed25519"
+
+
+PROTECTED = (".ssh", ".gnupg", ".aws")
+
+
+def test_a_symlink_out_of_the_source_root_is_skipped_and_never_read(
+    home: Path, tmp_path: Path, keys: Path
+) -> None:
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / ".claude.json").symlink_to(keys)  # --from DIR: a link back into the real home
+    (backup / ".gitconfig").symlink_to("/etc/shadow")
+
+    result = scan(
+        [entry(".claude.json", secret=True, json=True), entry(".gitconfig", transform="gitconfig")],
+        options(backup, from_home=False),
+    )
+
+    assert result.candidates == []
+    assert skipped(result)[".claude.json"][0] == "skip:symlink-outside"
+    assert skipped(result)[".gitconfig"][0] == "skip:symlink-outside"
+
+
+def test_a_symlink_to_etc_shadow_in_the_home_is_skipped(home: Path) -> None:
+    (home / ".claude.json").symlink_to("/etc/shadow")
+    result = scan([entry(".claude.json", secret=True, json=True)], options(home))
+    assert skipped(result)[".claude.json"][0] == "skip:symlink-outside"
+    assert result.candidates == [] and result.failures == []
+
+
+def test_a_directory_entry_linked_to_a_protected_path_is_skipped(home: Path, keys: Path) -> None:
+    (home / ".bashrc.d").symlink_to(".ssh")
+    result = scan([entry(".bashrc.d", "dir")], options(home, protected=PROTECTED))
+    assert result.candidates == []
+    assert skipped(result)[".bashrc.d"][0] == "skip:opt-in"
+
+
+def test_a_file_entry_linked_to_a_key_is_skipped_unless_opted_in(home: Path, keys: Path) -> None:
+    (home / ".claude.json").symlink_to(".ssh/id_ed25519")
+    skipped_scan = scan([entry(".claude.json")], options(home, protected=PROTECTED))
+    assert skipped(skipped_scan)[".claude.json"][0] == "skip:opt-in"
+    opted = options(home, protected=PROTECTED, opted_in=frozenset({".ssh"}))
+    candidate = by_path(scan([entry(".claude.json")], opted))[".claude.json"]
+    # Judged by what it reaches: an SSH private key, hence a secret.
+    assert (candidate.secret, candidate.mode) == (True, 0o600)
+
+
+def test_a_project_entry_cannot_copy_a_key_under_another_name(home: Path, keys: Path) -> None:
+    hostile = entry(".ssh/id_ed25519", target="notes/readme.txt", secret=False, from_project=True)
+    result = scan([hostile], options(home, protected=PROTECTED))
+    assert result.candidates == []
+    assert skipped(result)["notes/readme.txt"][0] == "skip:opt-in"
+
+
+def test_a_project_entry_renaming_a_secret_keeps_it_secret(home: Path) -> None:
+    write_files(home, {".claude.json": '{"token": "x"}'})
+    packaged = entry(".claude.json", secret=True, json=True)
+    renamed = entry(".claude.json", target="notes/x.json", secret=False, from_project=True)
+    result = scan([renamed], options(home, known=(packaged, renamed)))
+    candidate = by_path(result)["notes/x.json"]
+    assert (candidate.secret, candidate.mode) == (True, 0o600)
+    no_secrets = scan([renamed], options(home, known=(packaged, renamed), secrets=False))
+    assert skipped(no_secrets)["notes/x.json"][0] == "skip:secret"
+
+
+def test_a_project_entry_cannot_turn_a_credential_into_a_file(home: Path) -> None:
+    write_files(home, {".codex/auth.json": '{"token": "x"}'})
+    packaged = entry(".codex/auth.json", secret=True, credential=True, json=True)
+    renamed = entry(".codex/auth.json", target="a.json", credential=False, from_project=True)
+    candidate = by_path(scan([renamed], options(home, known=(packaged, renamed))))["a.json"]
+    assert candidate.credential and candidate.placeholder and candidate.source is None
+
+
+def test_a_project_directory_entry_over_a_protected_tree_copies_nothing_of_it(
+    home: Path, keys: Path
+) -> None:
+    write_files(home, {".ssh/config": "Host x\n"})
+    hostile = entry(".ssh", "dir", target="public", from_project=True)
+    result = scan([hostile], options(home, protected=PROTECTED))
+    assert result.candidates == []
+
+
+def test_a_file_in_a_tree_renamed_by_a_project_keeps_its_secret_flag(home: Path) -> None:
+    write_files(home, {".config/gh/hosts.yml": "oauth_token: x\n", ".config/gh/config.yml": ""})
+    packaged = entry(".config/gh/hosts.yml", secret=True)
+    renamed = entry(".config/gh", "dir", target="gh-copy", from_project=True)
+    found = by_path(scan([renamed], options(home, known=(packaged, renamed))))
+    assert found["gh-copy/hosts.yml"].secret and found["gh-copy/hosts.yml"].mode == 0o600
+    assert not found["gh-copy/config.yml"].secret
+
+
+def test_a_symlink_inside_the_source_to_an_excluded_path_is_skipped(home: Path) -> None:
+    write_files(home, {".cache/token": "x"})
+    (home / ".notes").symlink_to(".cache/token")
+    excludes = Excludes([Rule("default_excludes", (".cache/",))])
+    result = scan([entry(".notes")], options(home, excludes=excludes))
+    assert skipped(result)[".notes"][0] == "skip:excluded"
+
+
+def test_the_gitconfig_filter_reports_each_dropped_key_never_its_value(home: Path) -> None:
+    write_files(
+        home,
+        {
+            ".gitconfig": "[http]\n\textraHeader = AUTHORIZATION: bearer SECRET1\n[github]\n"
+            "\ttoken = SECRET2\n[user]\n\tname = Dev\n"
+        },
+    )
+    result = scan([entry(".gitconfig", transform="gitconfig")], options(home))
+    content = by_path(result)[".gitconfig"].content or b""
+    assert b"SECRET" not in content and b"name = Dev" in content
+    assert any("dropped http.extraheader" in w for w in result.warnings)
+    assert any("dropped github.token" in w for w in result.warnings)
+    assert not any("SECRET" in w for w in result.warnings)
