@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,11 @@ class Cai(Program):
     (errors.exit_codes), `cai shell -- CMD` keeps CMD's words, curated help."""
 
     def run(self, argv: Any = None, exit: bool = True) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            # Names are escaped before they are printed; this is the backstop: no output ever
+            # fails on an encoding (PYTHONIOENCODING=utf-8:strict, a C locale).
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(errors="backslashreplace")
         try:
             with exit_codes():
                 super().run(argv, exit)

@@ -1,7 +1,7 @@
 """The exceptions containai raises, and the one place that turns any exception into an exit code.
 
 Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration error, 3 an unexpected error
-(a bug: ``--debug`` shows the traceback), 130 interrupted.
+(a bug: ``--debug`` shows the traceback), 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,8 +12,15 @@ import sys
 import traceback
 from collections.abc import Iterator
 
+from containai.printable import printable
+
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
+TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
 
 
 class ContainAIError(Exception):
@@ -64,7 +71,9 @@ def exit_codes(*, debug: bool = False) -> Iterator[None]:
     except ContainAIError as error:
         if debug:
             traceback.print_exc()
-        raise Exit(f"cai: {error}", code=error.exit_code) from None
+        raise Exit(f"cai: {printable(str(error))}", code=error.exit_code) from None
+    except Terminated:
+        raise Exit("cai: terminated", code=TERMINATED) from None
     except KeyboardInterrupt:
         raise Exit("cai: interrupted", code=INTERRUPTED) from None
     except BrokenPipeError:
@@ -76,7 +85,7 @@ def exit_codes(*, debug: bool = False) -> Iterator[None]:
         if debug:
             raise
         raise Exit(
-            f"cai: internal error: {type(error).__name__}: {error} "
+            f"cai: internal error: {type(error).__name__}: {printable(str(error))} "
             "(a bug; run 'cai --debug ...' for the traceback)",
             code=INTERNAL_ERROR,
         ) from None

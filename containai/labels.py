@@ -5,3 +5,6 @@ WORKSPACE = "containai.workspace"  # the host workspace a volume or container be
 VOLUME = "containai.data-volume"  # a container's data volume
 ROLE = "containai.role"  # "helper" on the never-started helper containers
 HELPER = "helper"
+LOCK = "lock"  # the role of a volume's lock container
+LOCK_HOLDER = "containai.lock.holder"  # who holds the lock (JSON: host, user, pid, ...)
+RUN = "containai.run"  # the command that made a helper or lock: what a signal cleans up

@@ -27,8 +27,3 @@ def state_dir(environ: Environ = os.environ) -> Path:
 
 def state_file(environ: Environ = os.environ) -> Path:
     return state_dir(environ) / "state.toml"
-
-
-def lock_dir(environ: Environ = os.environ) -> Path:
-    """~/.cache/containai/locks: the host side of the per-volume locks."""
-    return _base(environ, "XDG_CACHE_HOME", ".cache") / "locks"

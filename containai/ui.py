@@ -1,7 +1,8 @@
 """Everything containai says: messages on stderr, results on stdout, JSON when asked.
 
 Only paths, counts and reasons are ever printed; file contents never are, since they may hold
-secrets.
+secrets. Every line passes through ``printable`` (names in it were written by others: a control
+character must not reach the terminal), and JSON is ASCII-escaped.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any, TextIO
+
+from containai.printable import printable
 
 
 class UI:
@@ -28,19 +31,19 @@ class UI:
     def info(self, message: str) -> None:
         """Detail shown with --verbose only."""
         if self.verbose:
-            print(message, file=self.err)
+            print(printable(message), file=self.err)
 
     def note(self, message: str) -> None:
         """Something the user should see, but not a result (stderr)."""
-        print(message, file=self.err)
+        print(printable(message), file=self.err)
 
     def warn(self, message: str) -> None:
-        print(f"cai: warning: {message}", file=self.err)
+        print(f"cai: warning: {printable(message)}", file=self.err)
 
     def line(self, message: str) -> None:
         """A line of the command's result (stdout); suppressed under --json."""
         if not self.json_output:
-            print(message, file=self.out)
+            print(printable(message), file=self.out)
 
     def emit_json(self, document: dict[str, Any]) -> None:
         if self.json_output:

@@ -187,8 +187,11 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content)
 
 
-def containers_created(client: Any, volume: str, start: int, end: int) -> set[str]:
-    """Ids of containers created for ``volume`` (by label) between two times, from the events."""
+def containers_created(
+    client: Any, volume: str, start: int, end: int, role: str = "helper"
+) -> set[str]:
+    """Ids of the containers of ``role`` ("helper" or "lock") created for ``volume`` (by label)
+    between two times, from the events."""
     events = client.events(
         since=start,
         until=end,
@@ -196,7 +199,7 @@ def containers_created(client: Any, volume: str, start: int, end: int) -> set[st
         filters={
             "type": "container",
             "event": "create",
-            "label": f"containai.data-volume={volume}",
+            "label": [f"containai.data-volume={volume}", f"containai.role={role}"],
         },
     )
     return {event["id"] for event in events}

@@ -35,21 +35,6 @@ class Malformed(Exception):
     """Raised from inside tarfile callbacks; turned into an ArchiveError naming the file."""
 
 
-class ForgetfulTarFile(tarfile.TarFile):
-    """A TarFile that does not keep every TarInfo it has read.
-
-    tarfile remembers all members for random access, which a streaming pass never uses; for a
-    million-member archive that doubles the memory of our own index.
-    """
-
-    members: list[tarfile.TarInfo]  # real but undocumented, so missing from the type stubs
-
-    def next(self) -> tarfile.TarInfo | None:
-        member = super().next()
-        self.members.clear()
-        return member
-
-
 class BudgetReader:
     """The decompressed stream, refusing to yield more than the budget last allowed.
 

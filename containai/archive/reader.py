@@ -19,13 +19,12 @@ import tarfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
+from containai.archive.comparison import ArchiveIndex, IndexEntry, Scan, VerifyReport, first_problem
 from containai.archive.guarded_tar import (
     BudgetReader,
-    ForgetfulTarFile,
     HeaderLog,
     Malformed,
     logging_tarinfo,
@@ -39,6 +38,7 @@ from containai.archive.schema import (
     ManifestError,
 )
 from containai.errors import ArchiveError
+from containai.transfer.tar import ForgetfulTarFile
 
 _CHUNK: Final = 1024 * 1024
 # tarfile reads a member's header chain (PAX records, GNU long names) into memory before we see
@@ -51,47 +51,6 @@ _MAX_TRAILER_BYTES: Final = 4 * 1024 * 1024
 _OVERSIZED_HEADERS: Final = f"a member's tar headers exceed {_HEADER_BUDGET} bytes"
 
 
-@dataclass(frozen=True, slots=True)  # one per file: keep them small
-class IndexEntry:
-    """One member as restore needs it; `sha256` is set for regular files only."""
-
-    name: str  # normalised: no leading "./"
-    kind: MemberKind
-    size: int  # content bytes; 0 for dirs, symlinks and hard links
-    mode: int  # permission bits only (& 0o7777)
-    uid: int
-    gid: int
-    mtime: float
-    linkname: str  # symlink: the target as stored; hard link: normalised target; else ""
-    sha256: str | None
-
-
-@dataclass(frozen=True)
-class ArchiveIndex:
-    """Result of a full scan. `entries` excludes the root "." entry and the manifest member."""
-
-    manifest: ExportManifest | None
-    entries: tuple[IndexEntry, ...]
-    expanded_bytes: int  # regular-file content, manifest included
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Manifest comparison, collected rather than raised. Names are in archive order, except
-    `missing`, which is sorted. Without a manifest nothing can be compared: `no_manifest` is
-    True and the three tuples are empty (so `ok` only says no problem was found)."""
-
-    missing: tuple[str, ...]  # in the manifest, not a file in the archive
-    extra: tuple[str, ...]  # a regular file in the archive, not in the manifest
-    corrupt: tuple[str, ...]  # size or sha256 differ from the manifest
-    no_manifest: bool
-    index: ArchiveIndex
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.extra or self.corrupt)
-
-
 def scan_archive(
     path: Path, *, max_expanded_bytes: int, max_members: int = 1_000_000
 ) -> ArchiveIndex:
@@ -100,7 +59,7 @@ def scan_archive(
     manifest)."""
     scan = _scan(path, max_expanded_bytes=max_expanded_bytes, max_members=max_members)
     report = scan.report()
-    problem = _first_problem(report, scan)
+    problem = first_problem(report, scan)
     if problem is not None:
         raise ArchiveError(problem)
     return report.index
@@ -114,73 +73,8 @@ def verify_archive(
     return _scan(path, max_expanded_bytes=max_expanded_bytes, max_members=max_members).report()
 
 
-@dataclass
-class _Scan:
-    """Mutable state of one pass; `report()` freezes it."""
-
-    path: Path
-    max_expanded_bytes: int
-    max_members: int
-    entries: list[IndexEntry] = field(default_factory=list)
-    seen: dict[str, str] = field(default_factory=dict)
-    # Regular-file content by name (last one wins, as in tar); hard links carry their target's
-    # content as it was when the link was made.
-    content: dict[str, tuple[int, str]] = field(default_factory=dict)
-    hardlinks: set[str] = field(default_factory=set)
-    manifest: ExportManifest | None = None
-    expanded: int = 0
-    members: int = 0
-    last: str | None = None  # the last member read, for "after member ..." messages
-    reading: bool = False  # inside `last`'s data
-
-    def where(self) -> str:
-        if self.last is None:
-            return "at the start"
-        return f"{'in' if self.reading else 'after'} member '{show(self.last)}'"
-
-    def report(self) -> VerifyReport:
-        index = ArchiveIndex(self.manifest, tuple(self.entries), self.expanded)
-        if self.manifest is None:
-            return VerifyReport((), (), (), no_manifest=True, index=index)
-        listed = self.manifest.files
-        missing = tuple(sorted(name for name in listed if name not in self.content))
-        extra = tuple(
-            name for name in self.content if name not in listed and name not in self.hardlinks
-        )
-        corrupt = tuple(
-            name
-            for name, (size, sha256) in self.content.items()
-            if name in listed and (listed[name].size, listed[name].sha256) != (size, sha256)
-        )
-        return VerifyReport(missing, extra, corrupt, no_manifest=False, index=index)
-
-
-def _first_problem(report: VerifyReport, scan: _Scan) -> str | None:
-    """The message scan_archive raises: corrupt first, then missing, then extra."""
-    if scan.manifest is None:
-        return None
-    problems = [
-        _corrupt_message(name, scan.content[name], scan.manifest) for name in report.corrupt
-    ]
-    problems += [
-        f"archive member '{show(n)}' is in the manifest but not in the archive"
-        for n in report.missing
-    ]
-    problems += [f"archive member '{show(n)}' is not listed in the manifest" for n in report.extra]
-    if not problems:
-        return None
-    if len(problems) == 1:
-        return problems[0]
-    return f"{problems[0]} (and {len(problems) - 1} more manifest mismatches)"
-
-
-def _corrupt_message(name: str, content: tuple[int, str], manifest: ExportManifest) -> str:
-    what = "size mismatch" if content[0] != manifest.files[name].size else "sha256 mismatch"
-    return f"archive member '{show(name)}' is corrupt: {what}"
-
-
-def _scan(path: Path, *, max_expanded_bytes: int, max_members: int) -> _Scan:
-    scan = _Scan(path, max_expanded_bytes, max_members)
+def _scan(path: Path, *, max_expanded_bytes: int, max_members: int) -> Scan:
+    scan = Scan(path, max_expanded_bytes, max_members)
     shown = show(str(path))
     with open_gzip(path) as raw:
         try:
@@ -218,7 +112,7 @@ def open_gzip(path: Path) -> Iterator[IO[bytes]]:
         yield raw
 
 
-def _read_all(raw: IO[bytes], scan: _Scan) -> None:
+def _read_all(raw: IO[bytes], scan: Scan) -> None:
     # gzip.GzipFile rather than tarfile's own "r|gz": tarfile's stream reader never checks the
     # gzip trailer (CRC and length), so an archive cut short at a member boundary would pass.
     with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
@@ -243,7 +137,7 @@ def _read_all(raw: IO[bytes], scan: _Scan) -> None:
 
 
 def _read_member(
-    tar: tarfile.TarFile, stream: BudgetReader, member: tarfile.TarInfo, scan: _Scan
+    tar: tarfile.TarFile, stream: BudgetReader, member: tarfile.TarInfo, scan: Scan
 ) -> None:
     scan.members += 1
     if scan.members > scan.max_members:
@@ -263,15 +157,24 @@ def _read_member(
             return  # described by ArchiveIndex.manifest, not restored as an entry
     elif kind == "hardlink":
         target = normalise(member.linkname)
-        scan.hardlinks.add(name)
+        scan.hardlinks[name] = target
         scan.content.pop(name, None)  # an earlier link of the same name pointed elsewhere
         if target in scan.content:
             scan.content[name] = scan.content[target]
+    elif kind == "symlink":
+        scan.symlinks[name] = member.linkname
+    elif kind == "dir":
+        scan.dirs.add(name)
+    if kind != "dir":
+        # A second version of a name: restore writes both, the manifest lists one.
+        found = scan.content.get(name) or scan.symlinks.get(name)
+        if scan.first.setdefault(name, found) != found:
+            scan.duplicate.append(name)
     scan.entries.append(_entry(member, name, kind, digest))
 
 
 def _read_file(
-    tar: tarfile.TarFile, stream: BudgetReader, member: tarfile.TarInfo, name: str, scan: _Scan
+    tar: tarfile.TarFile, stream: BudgetReader, member: tarfile.TarInfo, name: str, scan: Scan
 ) -> str | None:
     """Hash a regular file's content and return the digest; the manifest is parsed instead."""
     # Checked against the header's size before decompressing anything: a bomb is refused

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from containai.archive.names import name_problem, oneline, show
 from containai.errors import ArchiveError
+
+T = TypeVar("T")
 
 MANIFEST_NAME: Final = ".containai/export.json"
 FORMAT: Final = "containai-export"
@@ -48,12 +50,18 @@ class ExportManifest:
     volume_labels: Mapping[str, str]
     excludes: bool
     secrets: bool
-    files: Mapping[str, ManifestFile]
+    files: Mapping[str, ManifestFile]  # every name restore writes as a file (hard links too)
+    # Absent (None) in archives of containai 0.1: then only files can be checked.
+    symlinks: Mapping[str, str] | None = None  # name -> target
+    dirs: tuple[str, ...] | None = None
+    left_out: Mapping[str, str] | None = None  # name ("dir/" for a directory) -> why
 
     def __post_init__(self) -> None:
         # Frozen means frozen: callers must not be able to edit a checked manifest in place.
-        object.__setattr__(self, "volume_labels", MappingProxyType(dict(self.volume_labels)))
-        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        for name in ("volume_labels", "files", "symlinks", "left_out"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
 
     def to_json(self) -> bytes:
         """Stable bytes: sorted keys, so the same export always writes the same manifest.
@@ -72,6 +80,12 @@ class ExportManifest:
                 for name, f in self.files.items()
             },
         }
+        if self.symlinks is not None:
+            document["symlinks"] = dict(self.symlinks)
+        if self.dirs is not None:
+            document["dirs"] = list(self.dirs)
+        if self.left_out is not None:
+            document["left_out"] = dict(self.left_out)
         # Compact: only then does json use its C encoder (this runs once per file in a volume).
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return (text + "\n").encode("ascii")
@@ -95,6 +109,9 @@ class ExportManifest:
             excludes=_as_bool(options.get("excludes"), "options.excludes"),
             secrets=_as_bool(options.get("secrets"), "options.secrets"),
             files=_as_files(top.get("files")),
+            symlinks=_optional(top, "symlinks", _as_symlinks),
+            dirs=_optional(top, "dirs", _as_names),
+            left_out=_optional(top, "left_out", _as_left_out),
         )
 
 
@@ -197,3 +214,37 @@ def _as_file(name: str, value: object) -> ManifestFile:
         secret=_as_bool(entry.get("secret"), f"{where}.secret"),
         mode=_as_int(entry.get("mode"), f"{where}.mode", maximum=0o7777),
     )
+
+
+def _optional(top: Mapping[str, Any], key: str, check: Callable[[object, str], T]) -> T | None:
+    return check(top[key], key) if key in top else None
+
+
+def _as_symlinks(value: object, where: str) -> dict[str, str]:
+    links = _as_object(value, where)
+    for name, target in links.items():
+        _as_name(name, where)
+        _as_str(target, f"{where}['{show(name)}']")
+    return links
+
+
+def _as_names(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ManifestError(f"{where} must be a list of names")
+    return tuple(_as_name(name, where) for name in value)
+
+
+def _as_left_out(value: object, where: str) -> dict[str, str]:
+    left = _as_object(value, where)
+    for name, why in left.items():
+        _as_name(name.removesuffix("/"), where)
+        _as_str(why, f"{where}['{show(name)}']")
+    return left
+
+
+def _as_name(name: object, where: str) -> str:
+    text = _as_str(name, where)
+    problem = name_problem(text)
+    if problem is not None:
+        raise ManifestError(f"{where}: '{show(text)}': {problem}")
+    return text

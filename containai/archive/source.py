@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from containai.archive.guarded_tar import ForgetfulTarFile
 from containai.archive.names import normalise, show
 from containai.archive.reader import open_gzip
 from containai.errors import NotFoundError
 from containai.host.candidates import Candidate
+from containai.transfer.tar import ForgetfulTarFile
 
 
 def is_archive(path: Path) -> bool:

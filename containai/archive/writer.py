@@ -16,7 +16,8 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -45,7 +46,9 @@ class ExportRequest:
     compression_level: int
 
 
-Fetch = Callable[[str], bytes]  # content of one volume path, for hard links to skipped files
+# The content of one volume path and its size, streamed (for hard links to skipped files).
+Fetch = Callable[[str], AbstractContextManager[tuple[IO[bytes], int]]]
+_REFUSED_SYMLINK = "symlink that a restore would refuse"
 
 
 def default_name(now: dt.datetime) -> str:
@@ -88,9 +91,20 @@ def atomic_file(target: Path) -> Iterator[IO[bytes]]:
 def write_archive(
     stream: Iterable[bytes], out: IO[bytes], request: ExportRequest, fetch: Fetch
 ) -> ExportSummary:
+    """Rewrite the volume's tar stream into ``out``; every member is one a restore accepts.
+
+    A hard link is kept as a hard link to a file already written; to a symlink (what ``cp -al``
+    makes) it becomes that symlink; to a file left out, the file's content is fetched again (a
+    stream, never held in memory); to anything else it is left out with a reason.
+    """
     summary = ExportSummary()
     files: dict[str, ManifestFile] = {}
-    written: set[str] = set()
+    symlinks: dict[str, str] = {}  # written: name -> target
+    dirs: list[str] = []
+    # Every name seen, written or not, that a hard link may point at.
+    seen_links: dict[str, str] = {}
+    seen_files: set[str] = set()
+    left_out: dict[str, str] = {}
     excluded_dirs: list[str] = []
     with (
         gzip.GzipFile(
@@ -101,13 +115,20 @@ def write_archive(
     ):
         for info in volume:
             name = _relative(info.name)
+            # Seen before anything is skipped: a hard link may share the inode of a name under
+            # .containai/ (a staged file an interrupted import left), excluded, or a secret.
+            if info.issym():
+                seen_links[name] = info.linkname
+            elif info.isreg():
+                seen_files.add(name)
             if not name or name == META_DIR or name.startswith(f"{META_DIR}/"):
                 continue
             if name.startswith(tuple(excluded_dirs)):
                 continue
-            why = _skip_reason(name, info, request)
+            kind, why = _skip_reason(name, info, request)
             if why:
                 summary.skipped.append((name, why))
+                left_out[f"{name}/" if info.isdir() else name] = kind
                 if info.isdir():
                     excluded_dirs.append(f"{name}/")
                 continue
@@ -118,18 +139,37 @@ def write_archive(
                 files[name] = _manifest_file(copy, reader.hexdigest(), request)
             elif info.islnk():
                 target = _relative(info.linkname)
-                if target in written:
+                if target in files:
                     copy.linkname = target
                     archive.addfile(copy)
-                else:
+                    files[name] = replace(files[target], secret=request.is_secret(name))
+                elif target in seen_links:
+                    # A second name of a symlink is that symlink, at this name.
+                    problem = symlink_problem(name, seen_links[target])
+                    if problem:
+                        summary.skipped.append((name, f"{_REFUSED_SYMLINK}: {problem}"))
+                        left_out[name] = "symlink"
+                        continue
+                    copy.type, copy.linkname = tarfile.SYMTYPE, seen_links[target]
+                    archive.addfile(copy)
+                    symlinks[name] = seen_links[name] = copy.linkname
+                elif target in seen_files:
                     # The other name of this inode was left out: store the content itself.
-                    data = fetch(name)
-                    copy.type, copy.linkname, copy.size = tarfile.REGTYPE, "", len(data)
-                    archive.addfile(copy, _HashingReader.of(data))
-                    files[name] = _manifest_file(copy, hashlib.sha256(data).hexdigest(), request)
+                    with fetch(name) as (handle, size):
+                        copy.type, copy.linkname, copy.size = tarfile.REGTYPE, "", size
+                        reader = _HashingReader(handle)
+                        archive.addfile(copy, reader)
+                    files[name] = _manifest_file(copy, reader.hexdigest(), request)
+                else:
+                    summary.skipped.append((name, "a hard link to something not exported"))
+                    left_out[name] = "unsupported"
+                    continue
             else:
                 archive.addfile(copy)
-            written.add(name)
+                if info.isdir():
+                    dirs.append(name)
+                elif info.issym():
+                    symlinks[name] = info.linkname
             if copy.isreg():
                 summary.files += 1
                 summary.bytes += copy.size
@@ -141,6 +181,9 @@ def write_archive(
             excludes=bool(request.excludes),
             secrets=request.include_secrets,
             files=files,
+            symlinks=symlinks,
+            dirs=tuple(dirs),
+            left_out=left_out,
         )
         data = manifest.to_json()
         archive.addfile(
@@ -150,20 +193,21 @@ def write_archive(
     return summary
 
 
-def _skip_reason(name: str, info: tarfile.TarInfo, request: ExportRequest) -> str:
+def _skip_reason(name: str, info: tarfile.TarInfo, request: ExportRequest) -> tuple[str, str]:
+    """Why a member is left out, as (kind, reason), or ("", "")."""
     rule = request.excludes.match(name, is_dir=info.isdir())
     if rule:
-        return f"excluded by {rule}"
+        return "excluded", f"excluded by {rule}"
     if not request.include_secrets and not info.isdir() and request.is_secret(name):
-        return "secret (--no-secrets)"
+        return "secret", "secret (--no-secrets)"
     if not (info.isreg() or info.isdir() or info.issym() or info.islnk()):
-        return "not a file, directory or symlink"
+        return "unsupported", "not a file, directory or symlink"
     if info.issym():
         problem = symlink_problem(name, info.linkname)
         if problem:
             # A backup that cannot be restored is worse than one without this link.
-            return f"symlink that a restore would refuse: {problem}"
-    return ""
+            return "symlink", f"{_REFUSED_SYMLINK}: {problem}"
+    return "", ""
 
 
 def _relative(name: str) -> str:

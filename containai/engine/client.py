@@ -1,22 +1,27 @@
 """The Engine facade: a connected Docker SDK client with containai's operations, one mixin per
-concern (as docker-py's APIClient is assembled): volumes, exec, helpers (which are containers)."""
+concern (as docker-py's APIClient is assembled): volumes, exec, locks and helpers (which are
+containers)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from containai.engine.errors import endpoint, reason
 from containai.engine.exec import ExecMixin
-from containai.engine.helpers import HelpersMixin
+from containai.engine.locks import LocksMixin
 from containai.engine.volumes import VolumesMixin
 from containai.errors import EngineError
 
 
-class Engine(VolumesMixin, ExecMixin, HelpersMixin):
+class Engine(VolumesMixin, ExecMixin, LocksMixin):
     """A connected engine. Create with ``Engine.connect()``."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        # This command's id: every container it makes carries it (labels.RUN), and staging
+        # names in the volume use it.
+        self.run = uuid.uuid4().hex[:12]
 
     @classmethod
     def connect(cls, timeout: int = 120) -> Engine:

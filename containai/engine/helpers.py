@@ -17,7 +17,7 @@ import tomllib
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from containai import labels
 from containai.engine.containers import ContainersMixin
@@ -57,6 +57,8 @@ class HelperSpec:
 class HelpersMixin(ContainersMixin):
     """Helpers are containers: this builds on ContainersMixin (ensure_image)."""
 
+    run: str  # this command's id (Engine)
+
     @contextlib.contextmanager
     def helper(self, volume: str, spec: HelperSpec, *, read_only: bool = False) -> Iterator[Helper]:
         """A created, never-started container with ``volume`` at ``spec.mount``; always removed."""
@@ -64,9 +66,16 @@ class HelpersMixin(ContainersMixin):
         name = f"containai-helper-{uuid.uuid4().hex[:12]}"
         helper = Helper(self.client, name, spec.mount)
         try:
-            self._create_hardened(
-                name, image, spec.command, volume, spec.mount, user=spec.user, read_only=read_only
-            )
+            with api_errors("cannot create the helper container"):
+                self._create_hardened(
+                    name,
+                    image,
+                    spec.command,
+                    volume=volume,
+                    mount=spec.mount,
+                    user=spec.user,
+                    read_only=read_only,
+                )
             yield helper
         finally:
             # Open archive streams first: the engine will not remove a container while it is
@@ -102,10 +111,16 @@ class HelpersMixin(ContainersMixin):
         self.ensure_image(image, "set engine.shell_image to a local image with a POSIX shell")
         name = f"containai-helper-{uuid.uuid4().hex[:12]}"
         try:
-            self._create_hardened(
-                name, image, command, volume, mount, user="0:0", cap_add=["DAC_OVERRIDE"]
-            )
             with api_errors("the helper container failed"):
+                self._create_hardened(
+                    name,
+                    image,
+                    command,
+                    volume=volume,
+                    mount=mount,
+                    user="0:0",
+                    cap_add=["DAC_OVERRIDE"],
+                )
                 self.client.api.start(name)
                 status = self.client.api.wait(name)
                 output = self.client.api.logs(name, stdout=True, stderr=True)
@@ -119,49 +134,78 @@ class HelpersMixin(ContainersMixin):
         name: str,
         image: str,
         command: list[str],
-        volume: str,
-        mount: str,
         *,
-        user: str,
+        volume: str,
+        role: str = labels.HELPER,
+        mount: str | None = None,
+        user: str = "0:0",
         read_only: bool = False,
         cap_add: list[str] | None = None,
-    ) -> None:
-        """The one way a helper is made: no network, no capabilities (but ``cap_add``), no new
-        privileges, the volume as its only mount, and the labels that find it again."""
-        with api_errors("cannot create the helper container"):
-            self.client.api.create_container(
-                image=image,
-                command=command,
-                name=name,
-                labels={labels.MANAGED: "true", labels.ROLE: labels.HELPER, labels.VOLUME: volume},
-                network_disabled=True,
-                user=user,
-                host_config=self.client.api.create_host_config(
-                    binds={volume: {"bind": mount, "mode": "ro" if read_only else "rw"}},
-                    network_mode="none",
-                    privileged=False,
-                    cap_drop=["ALL"],
-                    cap_add=cap_add,
-                    security_opt=["no-new-privileges"],
-                    log_config={"type": "json-file"},  # run_in_volume reads its output back
-                ),
-            )
+        extra_labels: dict[str, str] | None = None,
+    ) -> str:
+        """The one way containai makes a container of its own: no network, no capabilities
+        (but ``cap_add``), no new privileges, at most the volume as its only mount, and the
+        labels that find it again (this command's run among them, for a signal's clean-up)."""
+        binds = {volume: {"bind": mount, "mode": "ro" if read_only else "rw"}} if mount else None
+        created = self.client.api.create_container(
+            image=image,
+            command=command,
+            name=name,
+            labels={
+                labels.MANAGED: "true",
+                labels.ROLE: role,
+                labels.VOLUME: volume,
+                labels.RUN: self.run,
+                **(extra_labels or {}),
+            },
+            network_disabled=True,
+            user=user,
+            host_config=self.client.api.create_host_config(
+                binds=binds,
+                network_mode="none",
+                privileged=False,
+                cap_drop=["ALL"],
+                cap_add=cap_add,
+                security_opt=["no-new-privileges"],
+                log_config={"type": "json-file"},  # run_in_volume reads its output back
+            ),
+        )
+        return str(created["Id"])
+
+    def remove_run_leftovers(self) -> None:
+        """Remove every helper and lock this command made: after an interrupt, one may have been
+        created while the request was cut short (the engine finishes what it was sent)."""
+        wanted = {"label": [f"{labels.RUN}={self.run}"]}
+        quiet = 0
+        for _attempt in range(30):  # at most 3 s; done after 0.3 s of nothing found
+            try:
+                found = self.client.api.containers(all=True, filters=wanted)
+                for item in found:
+                    self.client.api.remove_container(item["Id"], force=True)
+            except Exception:
+                return  # the engine is gone or hangs: the next command sweeps stale ones
+            quiet = 0 if found else quiet + 1
+            if quiet >= 3:
+                return
+            time.sleep(0.1)
 
     def _ensure_helper_image(self, spec: HelperSpec) -> str:
-        """The helper image for ``spec``, generated here if absent. Its tag is a hash of its
-        content, so a change of owner or mode never reuses an image made for another."""
+        return self._ensure_generated_image(_mount_point_tar(spec), spec.image)
+
+    def _ensure_generated_image(self, content: bytes, repository: str = "containai/helper") -> str:
+        """An image holding ``content`` (a tar), generated here if absent. Its tag is a hash of
+        its content, so a change of owner or mode never reuses an image made for another."""
         import docker.errors
 
-        content = _mount_point_tar(spec)
         tag = hashlib.sha256(content).hexdigest()[:16]
-        image = f"{spec.image}:{tag}"
+        image = f"{repository}:{tag}"
         try:
             self.client.api.inspect_image(image)
             return image
         except docker.errors.ImageNotFound:
             pass
         with api_errors("cannot create the helper image"):
-            self.client.api.import_image_from_data(content, repository=spec.image, tag=tag)
+            self.client.api.import_image_from_data(content, repository=repository, tag=tag)
         return image
 
 
@@ -179,15 +223,17 @@ class Helper:
         with api_errors("writing to the volume failed"):
             self._client.api.put_archive(self.id, self.mount, _chunked(stream))
 
-    def read_file(self, path: str) -> bytes:
-        """The content of one regular file in the volume."""
+    @contextlib.contextmanager
+    def open_file(self, path: str) -> Iterator[tuple[IO[bytes], int]]:
+        """One regular file of the volume, streamed: its content and its size."""
         from containai.transfer.tar import open_stream
 
         with open_stream(self.get(path)) as tar:
             for info in tar:
                 handle = tar.extractfile(info)
                 if handle is not None:
-                    return handle.read()
+                    yield handle, info.size
+                    return
         raise EngineError(f"{path} is not a regular file in the volume")
 
     def get(self, path: str = "") -> Iterator[bytes]:

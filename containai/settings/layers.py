@@ -52,6 +52,9 @@ USER_ONLY = (
     "agent.",
     "run.forward_ssh_agent",
     "engine.",
+    "limits.",
+    "lock.stale_after",
+    "export.max_restore_bytes",
 )
 # In a [workspace."/p"] table these lists add to the global ones instead of replacing them.
 _ADDITIVE_IN_WORKSPACE = frozenset({"excludes", "import.additional_paths"})

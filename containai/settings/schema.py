@@ -38,8 +38,10 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "agent.uid": (lambda v: v >= 0, "a user id (0 or more)"),
     "agent.gid": (lambda v: v >= 0, "a group id (0 or more)"),
     "lock.timeout": (lambda v: v >= 0, "a number of seconds (0 or more)"),
+    "lock.stale_after": (lambda v: v > 0, "a number of seconds (more than 0)"),
     "engine.timeout": (lambda v: v > 0, "a number of seconds (more than 0)"),
     "export.max_restore_bytes": (lambda v: v > 0, "a number of bytes (more than 0)"),
+    "limits.record_bytes": (lambda v: v > 0, "a number of bytes (more than 0)"),
     **{
         f"agent.{key}": (_container_path, "an absolute, normalised path (not /)")
         for key in ("home", "workspace_mount", "data_mount")

@@ -35,7 +35,7 @@ def show(*, workspace: str | None, config: str | None, json_output: bool) -> Non
         print(json.dumps(document, indent=2))
         return
     print(f"# workspace: {printable(str(path))}")
-    print(f"# data volume: {volume}")
+    print(f"# data volume: {printable(volume)}")
     state = "trusted" if project.trusted else f"{project.trust}, ignored"
     for file in project.files:
         print(f"# project file: {printable(str(file.path))} ({state})")

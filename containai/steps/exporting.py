@@ -10,6 +10,7 @@ from containai.archive.writer import ExportRequest, atomic_file, output_path, wr
 from containai.errors import ArchiveError, UsageError
 from containai.host.excludes import configured_excludes
 from containai.host.secrets import SecretPaths, secret_patterns
+from containai.printable import printable
 from containai.ui import human_bytes
 from containai.workflow.loader import step
 from containai.workflow.run import ExportOptions, Run, WorkflowError
@@ -35,7 +36,7 @@ def write_export(run: Run[ExportOptions]) -> None:
         compression_level=run.settings.get_int("export.compression_level"),
     )
     with atomic_file(target) as out:
-        summary = write_archive(helper.get(""), out, request, helper.read_file)
+        summary = write_archive(helper.get(""), out, request, helper.open_file)
     for path, why in summary.skipped:
         if why.startswith("symlink"):
             run.ui.warn(f"left out {path}: {why}")
@@ -57,7 +58,7 @@ def write_export(run: Run[ExportOptions]) -> None:
             }
         )
     else:
-        print(target, file=run.ui.out)  # stdout carries only the path, for scripts
+        print(printable(str(target)), file=run.ui.out)  # stdout: only the path, for scripts
 
 
 @step()
@@ -81,6 +82,7 @@ def verify_export(run: Run[ExportOptions]) -> None:
                 "missing": list(report.missing),
                 "extra": list(report.extra),
                 "corrupt": list(report.corrupt),
+                "duplicate": list(report.duplicate),
             }
         )
     else:
@@ -88,13 +90,14 @@ def verify_export(run: Run[ExportOptions]) -> None:
             ("missing", report.missing),
             ("extra", report.extra),
             ("corrupt", report.corrupt),
+            ("duplicate", report.duplicate),
         ):
             for name in names:
                 run.ui.line(f"{label:<8}{name}")
     if report.no_manifest:
         raise ArchiveError(f"{path} has no containai manifest: nothing to verify it against")
     if not report.ok:
-        problems = len(report.missing) + len(report.extra) + len(report.corrupt)
+        problems = sum(map(len, (report.missing, report.extra, report.corrupt, report.duplicate)))
         raise ArchiveError(f"{path} failed verification: {problems} problem(s)")
     files = len(report.index.manifest.files) if report.index.manifest else 0
     run.ui.note(f"{path}: ok, {files} files match the manifest")

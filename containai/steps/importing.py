@@ -99,7 +99,8 @@ def apply_plan(run: Run[ImportOptions], content: stream.ContentSource | None = N
         owner = Owner(run.agent.uid, run.agent.gid)
         label = f"{run.command} {run.volume}"
         with metered(run.ui, run.plan.bytes_to_send(), label) as meter:
-            run.helper.put(meter(stream.stream(run.plan, run.state, owner, outcome, content)))
+            tar = stream.stream(run.plan, run.state, owner, outcome, content, run=run.engine.run)
+            run.helper.put(meter(tar))
     if outcome.failures or run.plan.failed:
         run.exit_code = 1
 

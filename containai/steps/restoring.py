@@ -44,6 +44,7 @@ def plan_restore(run: Run[ImportOptions]) -> None:
         run.state,
         replace=run.options.replace,
         private=private_rules(run, list(run.manifest.entries)),
+        owner=(run.agent.uid, run.agent.gid),
     )
 
 

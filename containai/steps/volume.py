@@ -61,10 +61,13 @@ def lock_volume(run: Run[Options]) -> None:
     """Hold the volume's lock until the command ends (another command waits, then gives up)."""
     run.stack.enter_context(
         volume_lock(
+            run.engine,
             run.volume,
             command=run.command,
             timeout=run.settings.get_int("lock.timeout"),
+            stale_after=run.settings.get_int("lock.stale_after"),
             on_wait=run.ui.note,
+            on_break=run.ui.warn,
         )
     )
 
@@ -117,7 +120,10 @@ def open_volume(
         raise NotFoundError(f"volume {run.volume} does not exist")
     if info is None and create and not run.options.dry_run:
         manifest = run.archive.manifest if run.has("archive") else None
-        wanted = dict(manifest.volume_labels) if manifest else {}
+        # Only containai's own labels come from an archive (never another tool's, such as
+        # com.docker.compose.project, which would enrol the volume in someone's project).
+        found = manifest.volume_labels if manifest else {}
+        wanted = {k: v for k, v in found.items() if k.startswith("containai.")}
         wanted.update(workspaces.labels_for(run.workspace))
         info = run.engine.create_volume(run.volume, wanted)
     run.helper = None
@@ -142,7 +148,10 @@ def read_volume(run: Run[Options]) -> None:
         writes = {e.name for e in run.archive.entries if e.kind in ("file", "hardlink")}
     else:
         writes = set()
-    run.state = volume_state.read(run.helper.get(""), hash_paths=writes)
+    limit = run.settings.get_int("limits.record_bytes")
+    run.state = volume_state.read(run.helper.get(""), hash_paths=writes, max_record_bytes=limit)
+    for warning in run.state.warnings:
+        run.ui.warn(f"volume {run.volume}: {warning}")
 
 
 def delete_planned(run: Run[Options], outcome: Outcome) -> None:

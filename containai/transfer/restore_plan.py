@@ -1,8 +1,10 @@
 """Restoring an archive: plan each member against the volume, and read members in order.
 
 Restore follows the seed: every path in the archive ends up identical to the archive (content,
-mode, owner, mtime, symlink target); other volume files stay unless --replace is given. The
-archive was fully checked (safety, checksums) before this plan is made.
+mode, mtime, symlink target); other volume files stay unless --replace is given. The archive was
+fully checked (safety, checksums) before this plan is made. What it writes belongs to the agent
+user whatever the archive says, loses setuid, setgid and sticky bits, and a directory stays
+open to its owner: an archive from anywhere must not lock the agent out or plant privileges.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace as replace_item
 
-from containai.archive.reader import ArchiveIndex, IndexEntry
+from containai.archive.comparison import ArchiveIndex, IndexEntry
 from containai.host.candidates import Candidate
 from containai.host.excludes import Excludes
 from containai.host.manifest import Entry
@@ -38,11 +40,19 @@ def make_plan(
     *,
     replace: bool,
     private: Excludes,
+    owner: tuple[int, int] = (1000, 1000),
 ) -> Plan:
     files = index.manifest.files if index.manifest else {}
     secret = {name for name, info in files.items() if info.secret}
-    digests = {entry.name: entry.sha256 for entry in index.entries if entry.sha256}
-    sizes = {entry.name: entry.size for entry in index.entries}
+    # A hard link's content is its target's (followed along a chain of links, in archive order).
+    digests: dict[str, str | None] = {}
+    sizes: dict[str, int] = {}
+    for entry in index.entries:
+        if entry.kind == "hardlink":
+            digests[entry.name] = digests.get(entry.linkname)
+            sizes[entry.name] = sizes.get(entry.linkname, 0)
+        elif entry.kind == "file":
+            digests[entry.name], sizes[entry.name] = entry.sha256, entry.size
     items: list[Item] = []
     kept: dict[str, str] = {}  # archive path -> kind
     blocked: list[str] = []  # where the volume keeps something the archive cannot go under
@@ -53,15 +63,14 @@ def make_plan(
         if rule:
             items.append(Item(entry.name, "skip:excluded", _kind(entry), detail=rule))
             continue
-        candidate = _candidate(entry, entry.name in secret)
+        candidate = _candidate(entry, entry.name in secret, owner)
         if candidate.same_as:
-            candidate = replace_item(candidate, size=sizes.get(candidate.same_as, 0))
+            candidate = replace_item(candidate, size=sizes.get(entry.name, 0))
         in_the_way = "" if replace else parent_in_the_way(entry.name, state)
         if in_the_way or any(entry.name.startswith(f"{b}/") for b in blocked):
             items.append(_conflict(candidate, in_the_way))
             continue
-        # A hard link's content is its target's: compare with that.
-        digest = digests.get(candidate.same_as) if candidate.same_as else entry.sha256
+        digest = digests.get(entry.name)
         item = _decide(candidate, digest, state.files.get(entry.name), replace)
         if item.action == CONFLICT:
             blocked.append(entry.name)
@@ -91,20 +100,21 @@ def _refresh_parents(items: list[Item], removals: list[Item]) -> list[Item]:
     ]
 
 
-def _candidate(entry: IndexEntry, secret: bool) -> Candidate:
+def _candidate(entry: IndexEntry, secret: bool, owner: tuple[int, int]) -> Candidate:
     kind = _kind(entry)
+    # setuid/setgid/sticky bits would be a gift to whoever crafted the archive.
+    mode = entry.mode & 0o777
     return Candidate(
         path=entry.name,
         kind=kind,  # type: ignore[arg-type]
         entry=ARCHIVE,
-        # setuid/setgid bits on restored files would be a gift to whoever crafted the archive.
-        mode=entry.mode if entry.kind == "dir" else entry.mode & ~0o6000,
+        mode=mode | 0o700 if entry.kind == "dir" else mode,
         mtime=entry.mtime,
         size=entry.size,
         linkname=entry.linkname if entry.kind == "symlink" else "",
         secret=secret,
-        uid=entry.uid,
-        gid=entry.gid,
+        uid=owner[0],
+        gid=owner[1],
         same_as=entry.linkname if entry.kind == "hardlink" else "",
         sha256=entry.sha256,
     )
@@ -132,21 +142,19 @@ def _decide(
             f"the volume has a {current.kind} here (--replace replaces it)",
             resolution="skip",
         )
-    same_owner = (current.uid, current.gid, current.mode) == (
-        candidate.uid,
-        candidate.gid,
-        candidate.mode,
-    )
+    owner = (current.uid, current.gid) == (candidate.uid, candidate.gid)
+    same_owner = owner and current.mode == candidate.mode
+    same_time = current.mtime == int(candidate.mtime)
     if candidate.kind == "dir":
-        return item(UNCHANGED if same_owner else UPDATE)
+        return item(UNCHANGED if same_owner and same_time else UPDATE)
     if candidate.kind == "symlink":
         same = current.kind == "symlink" and current.linkname == candidate.linkname
-        return item(UNCHANGED if same and current.uid == candidate.uid else UPDATE)
+        return item(UNCHANGED if same and owner and same_time else UPDATE)
     same = (
         current.kind == "file"
         and same_owner
         and current.size == candidate.size
-        and (candidate.same_as != "" or current.mtime == int(candidate.mtime))
+        and (candidate.same_as != "" or same_time)
         and current.sha256 == digest
     )
     return item(UNCHANGED if same else UPDATE)

@@ -102,8 +102,11 @@ def stream(
     owner: Owner,
     outcome: Outcome,
     content: ContentSource | None = None,
+    *,
+    run: str = "run",
 ) -> Iterator[bytes]:
-    """The tar stream that carries out ``plan``; fills ``outcome`` as it goes."""
+    """The tar stream that carries out ``plan``; fills ``outcome`` as it goes. ``run`` names
+    this run's staged files (unique per run, whatever else the volume holds)."""
     content = content or HostFiles()
     now = time.time()
     writes = [item for item in plan.items if item.writes and item.candidate is not None]
@@ -121,12 +124,15 @@ def stream(
     staged: dict[str, str] = {}  # final path -> staging name
     fresh: dict[str, Record] = {}
     for number, item in enumerate(i for i in writes if i.kind == "file"):
-        name = f"{STAGING_DIR}/{number}"
+        name = f"{STAGING_DIR}/{run}-{number}"
         candidate = item.candidate
         assert candidate is not None
         if candidate.same_as:  # a second name for another file of the archive
             linked = _hard_link_source(candidate.same_as, staged, fresh, state)
-            if linked is not None:
+            if candidate.same_as in outcome.failures:  # its new content never arrived
+                why = f"its hard-link target {candidate.same_as} failed"
+                outcome.failures[item.path] = why
+            elif linked is not None:
                 staged[item.path], fresh[item.path] = linked
             else:
                 outcome.failures[item.path] = f"its hard-link target {candidate.same_as} is missing"
@@ -158,7 +164,7 @@ def stream(
         yield from _final(item, staged, owner)
 
     outcome.records = _new_records(plan, state, fresh, staged)
-    state_name = f"{STAGING_DIR}/state"
+    state_name = f"{STAGING_DIR}/{run}-state"
     yield from bytes_member(_file(state_name, 0o644, owner, now), encode_records(outcome.records))
     yield member(_link(STATE_FILE, state_name, owner))
     yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
@@ -246,7 +252,8 @@ def _parents(
 ) -> Iterator[bytes]:
     for parent in reversed(PurePosixPath(path).parents):
         text = parent.as_posix()
-        if text != "." and text not in state.files:
+        # .containai itself was written at the start of the stream, 0755.
+        if text not in (".", META_DIR) and text not in state.files:
             yield member(_dir(text, mode, owner, now))
 
 

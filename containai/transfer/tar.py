@@ -132,7 +132,23 @@ class ChunkReader(io.RawIOBase):
         return size
 
 
+class ForgetfulTarFile(tarfile.TarFile):
+    """A TarFile that does not keep every TarInfo it has read.
+
+    tarfile remembers all members for random access, which a streaming pass never uses; for a
+    million-member archive that doubles the memory of our own index.
+    """
+
+    members: list[tarfile.TarInfo]  # real but undocumented, so missing from the type stubs
+
+    def next(self) -> tarfile.TarInfo | None:
+        member = super().next()
+        self.members.clear()
+        return member
+
+
 def open_stream(chunks: Iterable[bytes]) -> tarfile.TarFile:
-    """A tar reader over chunks, in stream mode: members must be read in order, once."""
+    """A tar reader over chunks, in stream mode: members must be read in order, once (and are
+    not remembered, so a volume of a million files costs no more than one)."""
     reader = io.BufferedReader(ChunkReader(chunks), buffer_size=CHUNK)
-    return tarfile.open(fileobj=reader, mode="r|")
+    return ForgetfulTarFile.open(fileobj=reader, mode="r|")

@@ -22,6 +22,8 @@ CARRIED_FILE = f"{STAGING_DIR}/carried.json"
 _JOURNALS = (JOURNAL_FILE, CARRIED_FILE)
 BACKUP_DIR = f"{META_DIR}/backups"
 STATE_FORMAT = "containai-state"
+# The default cap on containai's own records read back from a volume (settings: limits).
+MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)  # one per file: keep them small
@@ -79,6 +81,7 @@ class VolumeState:
     record: dict[str, Record] = field(default_factory=dict)
     # Records of a run that was interrupted before it finished: its files may be in place.
     journal: dict[str, Record] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # records too large or damaged
 
     def ours(self, path: str) -> list[Record]:
         return [r for r in (self.record.get(path), self.journal.get(path)) if r is not None]
@@ -88,8 +91,15 @@ def empty() -> VolumeState:
     return VolumeState(exists=False)
 
 
-def read(stream: Iterable[bytes], *, hash_paths: set[str]) -> VolumeState:
-    """Parse the volume's tar stream (names start with the mount point's basename)."""
+def read(
+    stream: Iterable[bytes], *, hash_paths: set[str], max_record_bytes: int = MAX_RECORD_BYTES
+) -> VolumeState:
+    """Parse the volume's tar stream (names start with the mount point's basename).
+
+    The agent owns the volume: containai's own records there are read only up to
+    ``max_record_bytes`` (a larger one is ignored, with a warning), and every other file is
+    hashed as it streams by, never held in memory.
+    """
     state = VolumeState(exists=True)
     kept = (STATE_FILE, *_JOURNALS)
     with open_stream(stream) as tar:
@@ -99,30 +109,25 @@ def read(stream: Iterable[bytes], *, hash_paths: set[str]) -> VolumeState:
                 continue
             if info.isreg():
                 digest = None
-                if path in hash_paths or path in kept:
-                    digest, data = _read_member(tar, info, keep=path in kept)
-                    if path == STATE_FILE:
+                keep = path in kept and info.size <= max_record_bytes
+                if path in kept and not keep:
+                    state.warnings.append(
+                        f"{path} is {info.size} bytes, more than containai's records may be "
+                        f"({max_record_bytes}, limits.record_bytes): ignored"
+                    )
+                if path in hash_paths or keep:
+                    digest, data = _read_member(tar, info, keep=keep)
+                    if path == STATE_FILE and keep:
                         state.record = _records(data)
-                    elif path in _JOURNALS:
+                    elif keep:
                         state.journal.update(_records(data))
                 state.files[path] = _file(info, "file", digest)
             elif info.islnk():
                 # The engine stores the second name of a shared inode as a hard link.
                 linked = _volume_path(info.linkname)
                 original = state.files.get(linked)
-                state.files[path] = (
-                    VolumeFile(
-                        "file",
-                        original.size,
-                        original.mtime,
-                        original.mode,
-                        original.uid,
-                        original.gid,
-                        sha256=original.sha256,
-                    )
-                    if original
-                    else _file(info, "file", None)
-                )
+                # (A hard link to a symlink, as `cp -al` makes, is that symlink.)
+                state.files[path] = original or _file(info, "file", None)
             elif info.isdir():
                 state.files[path] = _file(info, "dir", None)
             elif info.issym():
@@ -167,7 +172,7 @@ def _records(data: bytes) -> dict[str, Record]:
     try:
         parsed = json.loads(data)
         return {path: Record.from_json(item) for path, item in parsed["files"].items()}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return {}
 
 

@@ -21,7 +21,7 @@ from containai.settings import Settings
 from containai.ui import UI
 
 if TYPE_CHECKING:
-    from containai.archive.reader import ArchiveIndex
+    from containai.archive.comparison import ArchiveIndex
     from containai.container.sync_script import SyncReport
     from containai.engine import ContainerInfo, Engine, Helper
     from containai.host.candidates import HostScan
@@ -187,6 +187,12 @@ class Run(Generic[Opts]):
         if self._engine is None:
             from containai.engine import Engine
 
-            self._engine = Engine.connect(timeout=self.settings.get_int("engine.timeout"))
-            self.stack.callback(self._engine.close)
+            engine = self._engine = Engine.connect(timeout=self.settings.get_int("engine.timeout"))
+            self.stack.callback(engine.close)
+
+            def after(error: type[BaseException] | None, *_: object) -> None:
+                if error is not None:  # interrupted or failed: nothing of ours may stay behind
+                    engine.remove_run_leftovers()
+
+            self.stack.push(after)
         return self._engine

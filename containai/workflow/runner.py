@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from containai import labels, paths, settings, workspaces
 from containai import project as projects
+from containai.errors import Terminated
 from containai.steps import REGISTRY
 from containai.ui import UI
 from containai.workflow import loader
@@ -45,9 +50,47 @@ def run_workflow(
         user_dir=user_dir,
         project=project,
     )
-    with run.stack:
+    with _terminate_as_interrupt(), _close_uninterrupted(run.stack):
         loader.run(chosen, run)
     return run.exit_code
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises Terminated, so that it cleans up exactly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(*_: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _close_uninterrupted(stack: contextlib.ExitStack) -> Iterator[None]:
+    """Close ``stack`` (helpers, the lock) with SIGINT and SIGTERM held: a second Ctrl-C must
+    not cut the clean-up of the first short. A held signal is delivered right after."""
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as caught:
+        error = caught
+        raise
+    finally:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            if error is None:
+                stack.close()
+            else:
+                stack.__exit__(type(error), error, error.__traceback__)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def container_workspace(name: str) -> str | None:

@@ -8,6 +8,7 @@ Hostile archives are built here with `tarfile`; each must be refused before anyt
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -272,7 +273,8 @@ def test_export_then_restore_into_a_new_volume_reproduces_every_path(
         assert got.kind == node.kind, path
         assert got.data == node.data, path
         assert got.mode == node.mode, f"{path}: {got.mode:o} != {node.mode:o}"
-        assert (got.uid, got.gid) == (node.uid, node.gid), path
+        # Whatever the archive says, what a restore writes belongs to the agent (issue 13).
+        assert (got.uid, got.gid) == (1000, 1000), path
         assert got.linkname == node.linkname, path
         if node.kind != "dir":
             assert got.mtime == node.mtime, path
@@ -378,7 +380,15 @@ def test_a_second_generation_export_matches_the_first(
     assert manifest_of(again)[0]["files"] == manifest_of(exported)[0]["files"]
     last = new_volume("gen3")
     restore(cai, last, again)
-    assert snapshot(docker_client, last) == snapshot(docker_client, source_volume)
+    # The same tree, owners aside: restores give everything to the agent (issue 13).
+    assert snapshot(docker_client, last) == snapshot(docker_client, middle)
+    assert {
+        path: dataclasses.replace(node, uid=0, gid=0)
+        for path, node in snapshot(docker_client, last).items()
+    } == {
+        path: dataclasses.replace(node, uid=0, gid=0)
+        for path, node in snapshot(docker_client, source_volume).items()
+    }
 
 
 def test_a_hard_link_whose_first_name_is_excluded_is_exported_with_its_content(
@@ -1401,7 +1411,7 @@ def test_a_dry_run_restore_into_a_missing_volume_does_not_create_it(
 # -- 8. the volume a restore creates -------------------------------------------------------------
 
 
-def test_a_restore_creates_the_volume_with_containai_and_manifest_labels(
+def test_a_restore_creates_the_volume_with_containai_labels_only(
     cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
 ) -> None:
     source = new_volume("labelled")
@@ -1409,7 +1419,7 @@ def test_a_restore_creates_the_volume_with_containai_and_manifest_labels(
         docker_client,
         source,
         [f("x.txt", "x\n")],
-        labels={"containai.managed": "true", "team.name": "blue"},
+        labels={"containai.managed": "true", "com.docker.compose.project": "victim"},
     )
     archive = export(cai, source, tmp_path / "l.tgz")
     target = new_volume("created")
@@ -1419,7 +1429,8 @@ def test_a_restore_creates_the_volume_with_containai_and_manifest_labels(
 
     labels = volume_labels(docker_client, target)
     assert labels["containai.managed"] == "true"
-    assert labels["team.name"] == "blue"
+    # Another tool's label in an archive would enrol the volume in someone's project.
+    assert "com.docker.compose.project" not in labels
     assert labels.get("containai.workspace")
     assert snapshot(docker_client, target)["x.txt"].data == b"x\n"
 

@@ -42,6 +42,7 @@ from typing import Any
 
 import pytest
 
+from containai.engine import Engine
 from containai.host.manifest import parse_file
 from containai.locking import volume_lock
 from containai.resources import packaged_manifest
@@ -153,10 +154,6 @@ class Cai:
 
 def run_cai(home: Path, *args: str, **env: str) -> Outcome:
     return Cai(home, *args, env=cai_env(home, **env)).finish()
-
-
-def lock_dir(home: Path) -> Path:
-    return home / ".cache" / "containai" / "locks"
 
 
 def helpers_of(client: Any, volume: str) -> list[str]:
@@ -411,6 +408,11 @@ class Progress:
     journal: bool = False
 
 
+def is_staged(name: str) -> bool:
+    """A staged file's name: the run's id and its number (``0123456789ab-42``)."""
+    return re.fullmatch(r"[0-9a-f]+-[0-9]+", name) is not None
+
+
 def staging_progress(root: Path | None) -> Progress:
     if root is None:
         return Progress()
@@ -421,7 +423,7 @@ def staging_progress(root: Path | None) -> Progress:
             progress.started = True
             for entry in entries:
                 with contextlib.suppress(FileNotFoundError):
-                    if entry.name.isdigit():
+                    if is_staged(entry.name):
                         progress.staged += entry.stat(follow_symlinks=False).st_size
                     elif entry.name == "journal.json":
                         progress.journal = True
@@ -578,15 +580,28 @@ def test_parallel_imports_and_exports_on_one_volume_are_serialised(
     assert engine_view(docker_client, volume) == engine_view(docker_client, reference)
 
 
+@contextlib.contextmanager
+def engine_lock(client: Any, volume: str, command: str) -> Iterator[None]:
+    """The volume's lock, held by this test process as a command would hold it."""
+    with volume_lock(
+        Engine(client),
+        volume,
+        command=command,
+        timeout=0,
+        stale_after=3600,
+        on_wait=print,
+        on_break=print,
+    ):
+        yield
+
+
 def test_a_second_command_waits_for_the_holder_and_then_proceeds(
     isolated_env: Path, docker_client: Any, new_volume: Any
 ) -> None:
     volume = new_volume("wait")
     write_files(isolated_env, {".claude/CLAUDE.md": "notes\n"})
 
-    with volume_lock(
-        volume, command="export", timeout=0, on_wait=print, directory=lock_dir(isolated_env)
-    ):
+    with engine_lock(docker_client, volume, "export"):
         waiting = Cai(isolated_env, "import", "--data-volume", volume)
         line = waiting.wait_for_stderr("waiting for")
         time.sleep(0.5)
@@ -594,7 +609,7 @@ def test_a_second_command_waits_for_the_holder_and_then_proceeds(
         assert volume not in volume_names(docker_client)  # it waits before touching anything
     result = waiting.finish()
 
-    assert f"'cai export' (pid {os.getpid()} on {socket.gethostname()}" in line
+    assert f"'cai export' (pid {os.getpid()} of " in line and socket.gethostname() in line
     assert volume in line
     assert result.code == 0, result.err
     assert read_volume(docker_client, volume)[".claude/CLAUDE.md"].data == b"notes\n"
@@ -618,16 +633,14 @@ def test_a_command_gives_up_after_the_lock_timeout_naming_the_holder(
     volume = new_volume("timeout")
     write_files(isolated_env, {".claude/CLAUDE.md": "notes\n"})
 
-    with volume_lock(
-        volume, command="restore", timeout=0, on_wait=print, directory=lock_dir(isolated_env)
-    ):
+    with engine_lock(docker_client, volume, "restore"):
         started = time.monotonic()
         result = cai(*command, "--data-volume", volume)
         waited = time.monotonic() - started
 
     assert result.code == 1, result.err
     last = result.err.strip().splitlines()[-1]
-    assert last.startswith(f"cai: volume {volume} is busy: 'cai restore' (pid {os.getpid()} on ")
+    assert last.startswith(f"cai: volume {volume} is busy: 'cai restore' (pid {os.getpid()} of ")
     assert socket.gethostname() in last
     assert "after 1s" in last
     assert "Traceback" not in result.err
@@ -638,10 +651,11 @@ def test_a_command_gives_up_after_the_lock_timeout_naming_the_holder(
 
 HOLDER = """
 import sys, time
-from pathlib import Path
+from containai.engine import Engine
+from containai.engine import Engine
 from containai.locking import volume_lock
-with volume_lock(sys.argv[1], command="import", timeout=0, on_wait=print,
-                 directory=Path(sys.argv[2])):
+with volume_lock(Engine.connect(), sys.argv[1], command="import", timeout=0, stale_after=3600,
+                 on_wait=print, on_break=print):
     print("held", flush=True)
     time.sleep(600)
 """
@@ -659,7 +673,7 @@ def test_a_killed_holder_leaves_no_stale_lock(
     volume = new_volume("stale")
     write_files(isolated_env, {".claude/CLAUDE.md": "notes\n"})
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, volume, str(lock_dir(isolated_env))],
+        [sys.executable, "-c", HOLDER, volume],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -668,7 +682,7 @@ def test_a_killed_holder_leaves_no_stale_lock(
         assert holder.stdout.readline().strip() == "held"
         blocked = cai("import", "--data-volume", volume)
         assert blocked.code == 1
-        assert f"'cai import' (pid {holder.pid} on " in blocked.err
+        assert f"'cai import' (pid {holder.pid} of " in blocked.err
     finally:
         holder.kill()
         holder.wait()
@@ -680,6 +694,7 @@ def test_a_killed_holder_leaves_no_stale_lock(
 
     assert result.code == 0, result.err
     assert "waiting for" not in result.err
+    assert f"broke the lock of volume {volume}" in result.err and "process is gone" in result.err
     assert time.monotonic() - started < 30
     assert read_volume(docker_client, volume)[".claude/CLAUDE.md"].data == b"notes\n"
 
@@ -1339,7 +1354,8 @@ def test_sigint_while_the_helper_is_being_created_leaves_no_helper_behind(
     home = isolated_env
     write_files(home, {".claude/CLAUDE.md": "notes\n"})
     volume = new_volume("sigint-create")
-    engine_relay.hold_after(lambda request: b"/containers/create" in request)
+    # Held after the helper's creation (the volume's lock container is created first).
+    engine_relay.hold_after(lambda request: b"/containers/create?name=containai-helper" in request)
     env = cai_env(home, DOCKER_HOST=engine_relay.url)
     run = Cai(home, "import", "--data-volume", volume, env=env)
     deadline = time.monotonic() + 60
@@ -1431,7 +1447,7 @@ def fresh_bytes(staging: Path, leftover: dict[str, int]) -> int:
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(staging) as entries:
         for entry in entries:
             with contextlib.suppress(FileNotFoundError):
-                if entry.name.isdigit() and leftover.get(entry.name) != entry.inode():
+                if is_staged(entry.name) and leftover.get(entry.name) != entry.inode():
                     total += entry.stat(follow_symlinks=False).st_size
     return total
 

@@ -1,0 +1,1 @@
+"""Fakes of what the product talks to, so that the pure core is tested without Docker."""
