@@ -116,16 +116,17 @@ class Scan:
 
 
 def first_problem(report: VerifyReport, scan: Scan) -> str | None:
-    """The message scan_archive raises: corrupt first, then missing, then extra."""
+    """The message scan_archive raises: what restore would write unlisted first (corrupt,
+    extra, a second version), then what is missing."""
     if scan.manifest is None:
         return None
     problems = [_corrupt_message(name, scan) for name in report.corrupt]
+    problems += [f"archive member '{show(n)}' is not listed in the manifest" for n in report.extra]
     problems += [f"archive member '{show(n)}' appears more than once" for n in report.duplicate]
     problems += [
         f"archive member '{show(n)}' is in the manifest but not in the archive"
         for n in report.missing
     ]
-    problems += [f"archive member '{show(n)}' is not listed in the manifest" for n in report.extra]
     if not problems:
         return None
     if len(problems) == 1:
