@@ -8,3 +8,4 @@ HELPER = "helper"
 LOCK = "lock"  # the role of a volume's lock container
 LOCK_HOLDER = "containai.lock.holder"  # who holds the lock (JSON: host, user, pid, ...)
 RUN = "containai.run"  # the command that made a helper or lock: what a signal cleans up
+SPEC = "containai.spec"  # what an agent container was made from (image, command, mounts, ...)

@@ -241,6 +241,7 @@ def config(
     image="Agent image (default: run.image in settings).",
     fresh="Remove and recreate the container (the data volume is kept).",
     detach="Return as soon as the container starts, without waiting for its sync.",
+    no_ssh_agent="Do not relay this machine's SSH agent into the container.",
 )
 def run(
     c: Context,
@@ -251,6 +252,7 @@ def run(
     fresh: bool = False,
     detach: bool = False,
     reset: bool = False,
+    no_ssh_agent: bool = False,
     verbose: bool = False,
 ) -> None:
     """Create or start the workspace's agent container (prints its name)."""
@@ -263,6 +265,7 @@ def run(
         fresh=fresh,
         detach=detach,
         reset=reset,
+        no_ssh_agent=no_ssh_agent,
         workspace=workspace,
         config=config,
         verbose=verbose,

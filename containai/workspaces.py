@@ -52,6 +52,15 @@ def labels_for(workspace: Path) -> dict[str, str]:
     return {LABEL_MANAGED: "true", LABEL_WORKSPACE: str(workspace.expanduser().resolve())}
 
 
+def nearest_registered(path: Path, registered: set[str]) -> Path | None:
+    """The workspace ``path`` lies in: itself or its nearest ancestor that has a containai
+    volume or container (upstream's nested workspaces), or None."""
+    for candidate in (path, *path.parents):
+        if str(candidate) in registered:
+            return candidate
+    return None
+
+
 def workspace_path(workspace: str | None) -> Path:
     path = Path(workspace).expanduser() if workspace else Path.cwd()
     if not path.is_dir():

@@ -8,7 +8,7 @@ prints one tab-separated line per entry; ``parse`` turns that into a report.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +18,16 @@ from containai import __version__, render
 from containai.host.manifest import Entry
 
 DRY_RUN_VARIABLE = "CONTAINAI_SYNC_DRY_RUN"
+START_VARIABLE = "CONTAINAI_SYNC_START"
+_ACTIONS = frozenset(
+    {"moved", "linked", "kept", "skipped", "failed", "would move", "would link", "would keep"}
+)
 NOT_MOUNTED_EXIT = 3
 
 
 @dataclass(frozen=True)
 class SyncLine:
-    action: str  # moved, linked, skipped, failed
+    action: str  # moved, linked, kept, skipped, failed (or "would ..." in a dry run)
     path: str
     detail: str
 
@@ -51,40 +55,51 @@ class SyncReport:
         }
 
 
-def linked_entries(entries: Iterable[Entry]) -> list[dict[str, str]]:
-    rows = []
+def linked_entries(
+    entries: Iterable[Entry], opted_in: Iterable[str] = (), secret: Callable[[str], bool] = bool
+) -> list[dict[str, str]]:
+    """The script's table: every enabled entry with a link, then what is linked only when the
+    volume holds it (entries the user opted into, additional paths)."""
+    rows, seen = [], set()
     for entry in entries:
-        if not entry.enabled or entry.link is None:
+        if entry.link is None or not (entry.enabled or entry.source in opted_in):
             continue
-        if any(c in text for text in (entry.link, entry.target) for c in "\t\n"):
-            continue  # cannot be expressed in the script's table (and no sane path has them)
-        rows.append(
-            {
-                "kind": entry.kind,
-                "link": entry.link,
-                "target": entry.target,
-                "placeholder": _placeholder(entry),
-            }
-        )
-    return rows
+        when = "always" if entry.enabled else "present"
+        rows.append(_row(entry.kind, entry.link, entry.target, when, secret(entry.target)))
+        seen.add(entry.link)
+    for path in opted_in:
+        if path not in seen:
+            rows.append(_row("any", path, path, "present", secret(path)))
+    # A tab or newline cannot be expressed in the script's report (and no sane path has one).
+    return [row for row in rows if not any(c in row["link"] + row["target"] for c in "\t\n")]
 
 
-def _placeholder(entry: Entry) -> str:
-    if entry.is_dir:
-        return "dir"
-    if entry.json:
-        return "json-secret" if entry.secret else "json"
-    return "secret" if entry.secret or entry.credential else "file"
+def _row(kind: str, link: str, target: str, when: str, private: bool) -> dict[str, str]:
+    return {
+        "kind": kind,
+        "link": link,
+        "target": target,
+        "when": when,
+        "private": str(int(private)),
+    }
 
 
-def script(env: jinja2.Environment, entries: Iterable[Entry], *, data_mount: str, home: str) -> str:
+def script(
+    env: jinja2.Environment,
+    entries: Iterable[Entry],
+    *,
+    data_mount: str,
+    home: str,
+    opted_in: Iterable[str] = (),
+    secret: Callable[[str], bool] = bool,
+) -> str:
     return render.render(
         env,
         "sync.sh.j2",
         version=__version__,
         data_mount=data_mount,
         home=home,
-        entries=linked_entries(entries),
+        entries=linked_entries(entries, opted_in, secret),
     )
 
 
@@ -97,7 +112,7 @@ def parse(exit_code: int, output: str) -> SyncReport:
                 key, _, value = pair.partition("=")
                 if value.isdigit():
                     report.counts[key] = int(value)
-        elif len(parts) == 3 and parts[0] in ("moved", "linked", "skipped", "failed"):
+        elif len(parts) == 3 and parts[0] in _ACTIONS:
             report.lines.append(SyncLine(*parts))
         elif raw.strip():
             report.messages.append(raw.strip())

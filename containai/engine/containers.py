@@ -17,6 +17,7 @@ class ContainerInfo:
     id: str
     labels: dict[str, str]
     state: str
+    exit_code: int = 0
 
 
 class ContainersMixin:
@@ -31,6 +32,7 @@ class ContainersMixin:
             id=attrs["Id"],
             labels=dict(attrs["Config"].get("Labels") or {}),
             state=attrs["State"]["Status"],
+            exit_code=int(attrs["State"].get("ExitCode") or 0),
         )
 
     def containers_labelled(self, wanted: dict[str, str]) -> list[ContainerInfo]:
@@ -47,17 +49,28 @@ class ContainersMixin:
         infos = [self.container(item["Id"]) for item in found]
         return [i for i in infos if i is not None and i.labels.get(labels.ROLE) != labels.HELPER]
 
+    def known_workspaces(self) -> set[str]:
+        """Every workspace a containai volume or container of this engine belongs to."""
+        wanted = {"label": [labels.WORKSPACE]}
+        with api_errors("cannot list containai's volumes and containers"):
+            volumes = self.client.api.volumes(filters=wanted).get("Volumes") or []
+            containers = self.client.api.containers(all=True, filters=wanted)
+        found = [(v.get("Labels") or {}) for v in volumes] + [
+            (c.get("Labels") or {}) for c in containers
+        ]
+        return {item[labels.WORKSPACE] for item in found if item.get(labels.WORKSPACE)}
+
     def mount_sources(self, container_id: str) -> dict[str, str]:
         """Mount destination in the container -> its source on the host (or volume name)."""
         with api_errors("cannot inspect the container"):
             mounts = self.client.api.inspect_container(container_id).get("Mounts") or []
         return {str(m.get("Destination", "")): str(m.get("Source", "")) for m in mounts}
 
-    def image_command(self, image: str) -> list[str]:
-        """The image's own entrypoint + command (what it would run by default)."""
+    def image_config(self, image: str) -> dict[str, Any]:
+        """The image's configuration (Env, Cmd, Entrypoint, ...)."""
         with api_errors(f"cannot inspect image {image}"):
-            config = self.client.api.inspect_image(image).get("Config") or {}
-        return [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+            config: dict[str, Any] = self.client.api.inspect_image(image).get("Config") or {}
+        return config
 
     def create_container(self, name: str, image: str, **options: Any) -> str:
         host = self.client.api.create_host_config(

@@ -57,6 +57,16 @@ def resolve(
     return Additional(tuple(entries), frozenset(opted), tuple(warnings))
 
 
+def home_relative(paths: list[str], home: Path) -> list[str]:
+    """The valid paths of [import] additional_paths, relative to the home (no file is read)."""
+    found = []
+    for raw in paths:
+        relative, problem = _home_relative(raw, home)
+        if not problem:
+            found.append(relative)
+    return found
+
+
 def _home_relative(raw: str, home: Path) -> tuple[str, str]:
     if not raw or "\n" in raw or "\0" in raw:
         return "", "must be a non-empty single-line path"

@@ -92,6 +92,7 @@ class ScanOptions:
     # Home paths only [import] additional_paths bring in (~/.ssh, ...): a project manifest entry
     # or a symlink that reaches one is skipped.
     protected: tuple[str, ...] = ()
+    agent_home: str = "/home/agent"  # where host paths go in JSON records (transforms)
 
 
 @dataclass(frozen=True)

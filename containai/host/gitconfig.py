@@ -14,8 +14,8 @@ key, we drop too.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from containai.host.gitconfig_parser import SPACE, Ident, Key, Line, Parser
@@ -37,6 +37,7 @@ _TOKEN_KEYS = re.compile(r"^(.*token.*|.*passw(or)?d.*|smtppass|oauth.*|.*secret
 class FilterResult:
     text: str
     dropped: tuple[str, ...]
+    reopen: bool = False  # (an included file) its section goes on after it
 
 
 def find_global_gitconfig(home: Path, env: Mapping[str, str]) -> Path | None:
@@ -57,16 +58,38 @@ def _global_candidates(home: Path, env: Mapping[str, str]) -> list[Path]:
     return candidates
 
 
-def filter_gitconfig(text: str, *, safe_directory: str) -> FilterResult:
+# An `[include] path = X`: the filtered text of X (with its own includes inlined), or None when
+# it is not to be had (missing, outside the home): then the include is dropped.
+Include = Callable[[str], "FilterResult | None"]
+
+
+def filter_gitconfig(
+    text: str, *, safe_directory: str, include: Include | None = None
+) -> FilterResult:
+    """The filtered file, ``safe.directory`` added. With ``include``, every `[include] path`
+    is replaced by the (filtered) file it names, so that the container sees the identity the
+    host has; `[includeIf]` sections (conditions on host paths) are dropped and reported."""
     _check_safe_directory(safe_directory)
+    filtered = filter_body(text, safe_directory=safe_directory, include=include)
+    eol = _first_eol(filtered.text) or _first_eol(text) or "\n"
+    return FilterResult(_append_safe(filtered.text, safe_directory, eol), filtered.dropped)
+
+
+def filter_body(text: str, *, safe_directory: str, include: Include | None = None) -> FilterResult:
+    """The filtered file without the safe.directory block (what an include contributes)."""
     # git skips a leading BOM; we keep it in front of the output rather than parse it.
     bom = _BOM if text.startswith(_BOM) else ""
     text = text.removeprefix(bom)
     lines = Parser(text).parse()
-    cuts, dropped = _classify(lines, safe_directory)
-    body = "".join(_render(text, line, cut) for line, cut in zip(lines, cuts, strict=True))
-    eol = _first_eol(body) or _first_eol(text) or "\n"
-    return FilterResult(bom + _append_safe(body, safe_directory, eol), dropped)
+    cuts, dropped, inlined = _classify(lines, safe_directory, include)
+    eol = _first_eol(text) or "\n"
+    parts = []
+    for index, (line, cut) in enumerate(zip(lines, cuts, strict=True)):
+        parts.append(_render(text, line, cut))
+        if index in inlined:
+            parts.append(_inline(inlined[index], eol, parts))
+            dropped += inlined[index].dropped
+    return FilterResult(bom + "".join(parts), tuple(dict.fromkeys(dropped)))
 
 
 def _check_safe_directory(path: str) -> None:
@@ -93,12 +116,15 @@ class _Section:
         return self.keys > 0 and self.dropped == self.keys and not self.broken
 
 
-def _classify(lines: list[Line], safe_directory: str) -> tuple[list[int | None], tuple[str, ...]]:
+def _classify(
+    lines: list[Line], safe_directory: str, include: Include | None
+) -> tuple[list[int | None], tuple[str, ...], dict[int, FilterResult]]:
     current = _Section(None)  # keys before any header belong to no section git knows
     opened: list[list[tuple[int, _Section]]] = []
     owners: list[_Section] = []
     dropped: set[int] = set()
     reported: list[str] = []
+    inlined: dict[int, FilterResult] = {}
     for index, line in enumerate(lines):
         opened.append([(start, _Section(ident)) for start, ident in line.headers])
         current = opened[-1][-1][1] if opened[-1] else current
@@ -108,7 +134,15 @@ def _classify(lines: list[Line], safe_directory: str) -> tuple[list[int | None],
             continue
         current.keys += 1
         name = _sensitive_name(current.ident, line.key)
-        if name is not None:
+        if include is not None and current.ident == ("include", None) and line.key.name == "path":
+            found = include(line.key.value or "")
+            if found is not None:
+                inlined[index] = found
+            else:
+                reported.append("include.path")
+        elif include is not None and current.ident and current.ident[0] == "includeif":
+            reported.append(f"includeIf.{current.ident[1]}.{line.key.name}")
+        elif name is not None:
             reported.append(name)
         elif not _is_our_safe_directory(current.ident, line.key, safe_directory):
             current.broken |= not line.key.ok
@@ -117,7 +151,11 @@ def _classify(lines: list[Line], safe_directory: str) -> tuple[list[int | None],
         dropped.add(index)
     # Sections are only known to be emptied once all their lines are seen, hence two passes.
     cuts = [_cut(line, opened[i], owners[i], i in dropped) for i, line in enumerate(lines)]
-    return cuts, tuple(dict.fromkeys(reported))
+    for index in list(inlined):  # `[include]` again only if a kept key of it follows
+        later = [j for j in range(index + 1, len(lines)) if owners[j] is owners[index]]
+        reopen = any(lines[j].key is not None and j not in dropped for j in later)
+        inlined[index] = replace(inlined[index], reopen=reopen)
+    return cuts, tuple(dict.fromkeys(reported)), inlined
 
 
 def _cut(
@@ -168,6 +206,17 @@ def _is_our_safe_directory(ident: Ident, key: Key, safe_directory: str) -> bool:
 
 
 # --- output ---------------------------------------------------------------------------------
+
+
+def _inline(found: FilterResult, eol: str, before: list[str]) -> str:
+    """An included file's text where its include was, then `[include]` again: keys after the
+    include in the same section still belong to it."""
+    if not found.text.strip(SPACE):
+        return ""
+    so_far = "".join(before)
+    lead = eol if so_far and not so_far.endswith("\n") else ""
+    body = found.text if found.text.endswith("\n") else found.text + eol
+    return f"{lead}{body}[include]{eol}" if found.reopen else f"{lead}{body}"
 
 
 def _render(text: str, line: Line, cut: int | None) -> str:

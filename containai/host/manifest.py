@@ -19,7 +19,7 @@ from containai.project import ProjectFile, ProjectLayer
 from containai.resources import packaged_manifest
 
 Kind = Literal["file", "dir"]
-TRANSFORMS = frozenset({"gitconfig"})
+TRANSFORMS = frozenset({"gitconfig", "home-paths"})
 
 _BOOL_KEYS = (
     "secret",

@@ -11,8 +11,10 @@ import os
 import stat
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
+from containai.host import transforms
 from containai.host.candidates import (
     SECRET_DIR_MODE,
     SECRET_FILE_MODE,
@@ -26,7 +28,13 @@ from containai.host.candidates import (
     file_candidate,
     why,
 )
-from containai.host.gitconfig import filter_gitconfig, find_global_gitconfig
+from containai.host.gitconfig import (
+    FilterResult,
+    Include,
+    filter_body,
+    filter_gitconfig,
+    find_global_gitconfig,
+)
 from containai.host.manifest import Entry
 from containai.host.secrets import SecretPaths
 from containai.host.tree import scan_tree
@@ -106,11 +114,32 @@ def _scan_entry(entry: Entry, options: ScanOptions, rules: Rules, result: HostSc
             result.failures.append(Failure(display(source, options), "expected a directory"))
             return
         scan_tree(entry, Path(os.path.realpath(source)), homes, secret, options, rules, result)
+    elif stat.S_ISREG(info.st_mode) and entry.transform == "home-paths":
+        result.candidates.append(_home_paths(entry, source, info, secret, options))
     elif stat.S_ISREG(info.st_mode):
         result.candidates.append(file_candidate(entry, path, str(source), info, secret))
     else:
         what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         result.failures.append(Failure(display(source, options), f"expected a file, found {what}"))
+
+
+def _home_paths(
+    entry: Entry, source: Path, info: os.stat_result, secret: bool, options: ScanOptions
+) -> Candidate:
+    """A JSON record whose host paths move to the agent's home (copied as it is when it is not
+    JSON, or too large to be a record)."""
+    plain = file_candidate(entry, entry.target, str(source), info, secret)
+    if info.st_size > transforms.MAX_BYTES:
+        return plain
+    try:
+        data = source.read_bytes()
+    except OSError:
+        return plain  # reported when the transfer reads it
+    homes = (str(options.source_root), os.path.realpath(options.source_root))
+    moved = transforms.home_paths(data, homes, options.agent_home)
+    if moved is None:
+        return plain
+    return replace(plain, source=None, content=moved, size=len(moved))
 
 
 def _resolve_inside(source: Path, root: Path) -> str | None:
@@ -144,13 +173,43 @@ def _scan_gitconfig(entry: Entry, options: ScanOptions, result: HostScan) -> Non
         except OSError as error:
             result.failures.append(Failure(display(found, options), why(error)))
             return
-    filtered = filter_gitconfig(text, safe_directory=options.safe_directory)
+    base = found.parent if found is not None else options.source_root
+    include = _includer(base, options, result, depth=1)
+    filtered = filter_gitconfig(text, safe_directory=options.safe_directory, include=include)
     for name in filtered.dropped:
         result.warnings.append(f"{display(found or Path(entry.source), options)}: dropped {name}")
     content = filtered.text.encode("utf-8", errors="surrogateescape")
     result.candidates.append(
         Candidate(entry.target, "file", entry, 0o644, mtime, len(content), content=content)
     )
+
+
+_MAX_INCLUDE_DEPTH = 10  # git's own limit
+_MAX_INCLUDE_BYTES = 1024 * 1024
+
+
+def _includer(base: Path, options: ScanOptions, result: HostScan, *, depth: int) -> Include:
+    """Reads an `[include] path` of a git config in ``base`` for inlining: only a regular file
+    inside the source root (a missing one, as git does, is simply left out)."""
+
+    def include(value: str) -> FilterResult | None:
+        raw = value[2:] if value.startswith("~/") else value
+        path = (options.source_root / raw) if value.startswith("~/") else base / raw
+        inside = _resolve_inside(path, options.source_root)
+        if inside is None or depth > _MAX_INCLUDE_DEPTH:
+            result.warnings.append(f"git config include {value}: outside the source, left out")
+            return None
+        real = options.source_root / inside
+        try:
+            if not real.is_file() or real.stat().st_size > _MAX_INCLUDE_BYTES:
+                return None
+            text = real.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+        nested = _includer(real.parent, options, result, depth=depth + 1)
+        return filter_body(text, safe_directory=options.safe_directory, include=nested)
+
+    return include
 
 
 def _missing(entry: Entry, secret: bool, options: ScanOptions, result: HostScan) -> None:

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import stat
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from containai import labels
+from containai import __version__, labels, render
 from containai import workspaces as volumes
 from containai.container import sync_script as insync
 from containai.engine import ContainerInfo
 from containai.errors import ContainAIError, NotFoundError, UsageError
+from containai.steps import ssh_agent
 from containai.steps.syncing import sync_script
 from containai.steps.volume import find_target
 from containai.workflow.loader import step
 from containai.workflow.run import Options, Run, RunOptions, ShellOptions
 
+# What the container runs after the sync unless run.command says otherwise: a process that keeps
+# it up whatever the image's own command is (the devcontainer convention, overrideCommand).
 _KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_GRACE = 0.5  # seconds a new container must stay up to count as running
 
 
 @step()
@@ -42,9 +47,10 @@ def container_name(workspace: Path) -> str:
 def run_container(
     run: Run[RunOptions], *, image: str | None = None, fresh: bool = False, detach: bool = False
 ) -> None:
-    """Create (or start) the workspace's agent container, with the sync at start."""
+    """Create (or start) the workspace's agent container, with the sync at start; it must be
+    running at the end, and an existing one must have been made from the same settings."""
     engine = run.engine
-    image = image or run.options.image or run.settings.get_str("run.image")
+    spec = _spec(run, image or run.options.image or run.settings.get_str("run.image"))
     name = container_name(run.workspace)
     existing = engine.container(name)
     if existing is not None and (fresh or run.options.fresh or run.options.reset):
@@ -53,55 +59,124 @@ def run_container(
         run.ui.note(f"removed container {name} (volume {kept} kept)")
         existing = None
     if existing is not None:
-        if existing.labels.get(labels.VOLUME) != run.volume:
-            raise UsageError(
-                f"container {name} uses volume {existing.labels.get(labels.VOLUME)}, "
-                f"not {run.volume}; use --fresh to recreate it"
-            )
+        _check_same_spec(existing, spec)
         syncs_before = _syncs_done(engine.logs(existing.id))
         if existing.state != "running":
-            _check_agent_socket(run, existing)
             engine.start(existing.id)
         else:
             syncs_before -= 1  # already running: its last start-up sync is the one to report
         container_id = existing.id
     else:
-        engine.ensure_image(image, "set run.image or pass --image")
-        container_id = _create(run, name, image)
+        engine.ensure_image(spec["image"], "set run.image or pass --image")
+        container_id = _create(run, name, spec)
         syncs_before = 0
         engine.start(container_id)
     if not (detach or run.options.detach):
         _wait_for_sync(run, container_id, syncs_before)
+    _check_still_running(run, container_id)
+    found = engine.container(container_id)
+    if found is not None:
+        ssh_agent.ensure_relay(run, found)
     run.ui.note(f"container {name} is running (workspace {run.workspace}, volume {run.volume})")
     run.ui.line(name)
 
 
-def _create(run: Run[RunOptions], name: str, image: str) -> str:
-    settings, agent = run.settings, run.agent
-    agent_binds, agent_env = ssh_agent_forwarding(run)
-    command = settings.get_list("run.command") or run.engine.image_command(image) or _KEEP_ALIVE
-    # The sync runs first, as the agent; then the real command replaces the shell.
-    starter = f'{sync_script(run)}\nexec "$@"\n'
+def _spec(run: Run[RunOptions], image: str) -> dict[str, Any]:
+    """What a container is made from; kept in a label to tell when the settings changed."""
+    agent = run.agent
+    return {
+        "image": image,
+        "command": run.settings.get_list("run.command") or _KEEP_ALIVE,
+        "network": run.settings.get_str("run.network") or "default",
+        "user": agent.user,
+        "mounts": {
+            agent.workspace_mount: str(run.workspace),
+            agent.data_mount: run.volume,
+        },
+    }
+
+
+def _check_same_spec(existing: ContainerInfo, spec: dict[str, Any]) -> None:
+    if labels.SPEC not in existing.labels:
+        return  # made by an older containai: nothing to compare with
+    try:
+        old = json.loads(existing.labels[labels.SPEC])
+    except ValueError:
+        old = {}
+    changed = [key for key in spec if old.get(key) != spec[key]]
+    if changed:
+        what = ", ".join(
+            f"{_SPEC_SETTINGS[key]} ({old.get(key)} -> {spec[key]})" for key in changed
+        )
+        raise ContainAIError(
+            f"container {existing.name} was made with other settings: {what}; "
+            f"'cai run --fresh' recreates it (the data volume is kept)"
+        )
+
+
+_SPEC_SETTINGS = {
+    "image": "run.image",
+    "command": "run.command",
+    "network": "run.network",
+    "user": "agent.uid/gid",
+    "mounts": "the workspace or data volume",
+}
+
+
+def _create(run: Run[RunOptions], name: str, spec: dict[str, Any]) -> str:
+    agent = run.agent
+    agent_binds, agent_env = ssh_agent.forwarding(run, name)
+    config = run.engine.image_config(spec["image"])
+    paths = [e.partition("=")[2] for e in config.get("Env") or [] if e.startswith("PATH=")]
+    # The agent's own bin folder (where the in-container `cai` is) comes first.
+    path = f"{agent.home}/.local/bin:{paths[0] if paths else _DEFAULT_PATH}"
+    starter = render.render(
+        render.environment(run.project, run.user_dir),
+        "start.sh.j2",
+        version=__version__,
+        data_mount=agent.data_mount,
+        sync_script=sync_script(run),
+    )
     return run.engine.create_container(
         name,
-        image,
+        spec["image"],
         entrypoint=["sh", "-c", starter, "containai-start"],
-        command=command,
+        command=spec["command"],
         user=agent.user,
         working_dir=agent.workspace_mount,
-        environment={"HOME": agent.home, **agent_env},
+        environment={"HOME": agent.home, "PATH": path, **agent_env},
         labels={
             labels.MANAGED: "true",
             labels.WORKSPACE: str(run.workspace),
             labels.VOLUME: run.volume,
+            labels.SPEC: json.dumps(spec, sort_keys=True),
         },
         binds={
             str(run.workspace): {"bind": agent.workspace_mount, "mode": "rw"},
             run.volume: {"bind": agent.data_mount, "mode": "rw"},
             **agent_binds,
         },
-        network_mode=settings.get_str("run.network") or "default",
+        network_mode=spec["network"],
     )
+
+
+def _check_still_running(run: Run[RunOptions], container_id: str) -> None:
+    """The image's command might exit at once (bash without a terminal does): say so."""
+    deadline = time.monotonic() + _GRACE
+    while True:
+        info = run.engine.container(container_id)
+        if info is not None and info.state not in ("running", "created", "restarting"):
+            # What the command said: the log after this start's sync.
+            _, marker, after = run.engine.logs(container_id).rpartition(_SYNC_DONE)
+            said = after.splitlines()[1:] if marker else after.splitlines()
+            tail = " | ".join([line for line in said if line.strip()][-5:]) or "no output"
+            raise ContainAIError(
+                f"container {info.name} stopped right after it started (exit code "
+                f"{info.exit_code}): {tail}"
+            )
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 _SYNC_DONE = "containai-sync: done"
@@ -131,54 +206,6 @@ def _wait_for_sync(run: Run[RunOptions], container_id: str, syncs_before: int) -
     raise ContainAIError("the container's start-up sync did not finish in time")
 
 
-AGENT_SOCKET = "/run/containai/ssh-agent.sock"
-
-
-def ssh_agent_forwarding(run: Run[RunOptions]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """Mount the host's SSH agent socket (never a key) and point SSH_AUTH_SOCK at it."""
-    if not run.settings.get_bool("run.forward_ssh_agent"):
-        return {}, {}
-    socket_path = os.environ.get("SSH_AUTH_SOCK", "")
-    # Docker reads a relative bind source as a volume name: always mount the absolute path.
-    socket_path = os.path.abspath(socket_path) if socket_path else ""
-    if not socket_path:
-        run.ui.note("no SSH agent on this machine (SSH_AUTH_SOCK is unset): none forwarded")
-        return {}, {}
-    host = os.environ.get("DOCKER_HOST", "")
-    if host and not host.startswith("unix://"):
-        run.ui.note(
-            f"the engine at {host} is remote and cannot reach this machine's SSH agent: "
-            "none forwarded"
-        )
-        return {}, {}
-    try:
-        is_socket = stat.S_ISSOCK(os.stat(socket_path).st_mode)
-    except OSError:
-        is_socket = False
-    if not is_socket:
-        run.ui.note(f"SSH_AUTH_SOCK ({socket_path}) is not a live socket: no agent forwarded")
-        return {}, {}
-    run.ui.info(f"forwarding the SSH agent at {socket_path}")
-    return {socket_path: {"bind": AGENT_SOCKET, "mode": "rw"}}, {"SSH_AUTH_SOCK": AGENT_SOCKET}
-
-
-def _check_agent_socket(run: Run[Options], container: ContainerInfo) -> None:
-    """A stopped container's forwarded SSH agent socket must still exist before it starts:
-    the engine would otherwise create a root-owned directory at that host path."""
-    source = run.engine.mount_sources(container.id).get(AGENT_SOCKET)
-    if source is None:
-        return
-    try:
-        alive = stat.S_ISSOCK(os.stat(source).st_mode)
-    except OSError:
-        alive = False
-    if not alive:
-        raise ContainAIError(
-            f"container {container.name} forwards the SSH agent socket {source}, which is gone "
-            f"(a new login starts a new agent); recreate it with 'cai run --fresh'"
-        )
-
-
 @step()
 def shell_container(run: Run[ShellOptions]) -> None:
     """`cai shell`: a shell (or `-- CMD`) in the workspace's container, as the agent."""
@@ -186,12 +213,12 @@ def shell_container(run: Run[ShellOptions]) -> None:
         raise UsageError("cai shell needs a terminal, or a command after --")
     container = find_target(run)
     if container.state != "running":
-        _check_agent_socket(run, container)
         run.ui.note(f"starting {container.name}")
         run.engine.start(container.id)
+    ssh_agent.ensure_relay(run, container)
     environment = {"HOME": run.agent.home}
-    if AGENT_SOCKET in run.engine.mount_sources(container.id):
-        environment["SSH_AUTH_SOCK"] = AGENT_SOCKET
+    if ssh_agent.RELAY_MOUNT in run.engine.mount_sources(container.id):
+        environment["SSH_AUTH_SOCK"] = ssh_agent.CONTAINER_SOCKET
     command = list(run.options.command)
     # With a command its output passes through; without, an interactive shell on this terminal.
     streams = (sys.stdout.buffer, sys.stderr.buffer) if command else (None, None)

@@ -57,6 +57,7 @@ def scan_host(run: Run[ImportOptions]) -> None:
         placeholder=lambda name: render.render(env, name).encode(),
         known=(*loaded.layered, *extra.entries),
         protected=tuple(settings.get_list("import.protected_paths")),
+        agent_home=run.agent.home,
     )
     run.scan = scan(entries, options)
     if run.options.source and not from_home:

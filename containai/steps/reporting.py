@@ -119,8 +119,9 @@ def report_sync(run: Run[Options], report: SyncReport) -> None:
         run.ui.emit_json({"command": "sync", "dry_run": run.options.dry_run, **report.to_json()})
     else:
         for line in report.lines:
-            if run.ui.verbose or line.action in ("moved", "failed", "skipped"):
-                run.ui.line(f"{line.action:<10}~/{line.path}  ({line.detail})")
+            # Links are routine after a real run; a dry run shows every change it would make.
+            if run.ui.verbose or run.options.dry_run or line.action != "linked":
+                run.ui.line(f"{line.action:<11}~/{line.path}  ({line.detail})")
         prefix = "dry run: " if run.options.dry_run else ""
         if report.changed == 0 and not report.counts["failed"]:
             run.ui.line(f"{prefix}nothing to do: {_counts(report)}")

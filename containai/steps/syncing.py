@@ -11,6 +11,8 @@ from containai import render
 from containai.container import sync_script as insync
 from containai.engine import ContainerInfo
 from containai.errors import ContainAIError
+from containai.host.additional_paths import home_relative
+from containai.host.secrets import SecretPaths, secret_patterns
 from containai.steps.reporting import report_sync
 from containai.steps.volume import container_volume, find_target, lock_volume
 from containai.workflow.loader import step
@@ -18,11 +20,15 @@ from containai.workflow.run import Options, Run
 
 
 def sync_script(run: Run[Options]) -> str:
+    """The sync script for this container, the user's opted-in paths linked where present."""
+    settings = run.settings
     return insync.script(
         render.environment(run.project, run.user_dir),
         run.manifest.entries,
         data_mount=run.agent.data_mount,
         home=run.agent.home,
+        opted_in=home_relative(settings.get_list("import.additional_paths"), run.home),
+        secret=SecretPaths(run.manifest.layered, secret_patterns(settings)),
     )
 
 

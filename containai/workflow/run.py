@@ -66,6 +66,7 @@ class RunOptions(Options):
     image: str | None = None
     fresh: bool = False
     detach: bool = False
+    no_ssh_agent: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class Run(Generic[Opts]):
         home: Path,
         user_dir: Path,  # ~/.config/containai
         project: ProjectLayer | None = None,
+        engine: Engine | None = None,  # connected already (it helped find the workspace)
     ) -> None:
         self.command = command
         self.settings = settings
@@ -152,6 +154,8 @@ class Run(Generic[Opts]):
         self.sync_report: SyncReport | None = None  # what the sync did after an import
         self.volume_labels: dict[str, str] = {}
         self._engine: Engine | None = None
+        if engine is not None:
+            self._adopt(engine)
 
     def has(self, phase: str) -> bool:
         return phase in self.phases
@@ -187,12 +191,16 @@ class Run(Generic[Opts]):
         if self._engine is None:
             from containai.engine import Engine
 
-            engine = self._engine = Engine.connect(timeout=self.settings.get_int("engine.timeout"))
-            self.stack.callback(engine.close)
-
-            def after(error: type[BaseException] | None, *_: object) -> None:
-                if error is not None:  # interrupted or failed: nothing of ours may stay behind
-                    engine.remove_run_leftovers()
-
-            self.stack.push(after)
+            return self._adopt(Engine.connect(timeout=self.settings.get_int("engine.timeout")))
         return self._engine
+
+    def _adopt(self, engine: Engine) -> Engine:
+        self._engine = engine
+        self.stack.callback(engine.close)
+
+        def after(error: type[BaseException] | None, *_: object) -> None:
+            if error is not None:  # interrupted or failed: nothing of ours may stay behind
+                engine.remove_run_leftovers()
+
+        self.stack.push(after)
+        return engine

@@ -11,11 +11,17 @@ from pathlib import Path
 
 from containai import labels, paths, settings, workspaces
 from containai import project as projects
-from containai.errors import Terminated
+from containai.engine import Engine
+from containai.errors import Terminated, UsageError
+from containai.project import ProjectLayer
+from containai.settings import Settings
 from containai.steps import REGISTRY
 from containai.ui import UI
 from containai.workflow import loader
 from containai.workflow.run import Options, Run
+
+# Workflows that find their workspace without an engine (the in-container sync, verify).
+_NO_ENGINE = frozenset({"sync", "verify"})
 
 
 def run_workflow(
@@ -28,19 +34,21 @@ def run_workflow(
     json_output: bool = False,
 ) -> int:
     """Load settings and the workflow (validating both), run it, and return the exit code."""
-    if workspace is None and options.container:
-        workspace = container_workspace(options.container)
-    path = workspaces.workspace_path(workspace)
     ui = UI(verbose=verbose, json_output=json_output)
-    # The project's files are read once: what the user trusted is what runs.
-    project = projects.load(path)
-    if (warning := project.warning()) is not None:
-        ui.warn(warning)
-    loaded = settings.load(path, config_file=Path(config) if config else None, project=project)
-    for warning in loaded.warnings:
-        ui.warn(warning)
+    config_file = Path(config) if config else None
     user_dir = paths.user_config_dir()
-    chosen = loader.load(name, loader.search_path(project, user_dir), REGISTRY, type(options))
+    engine = Engine.connect() if options.container else None
+    path = _workspace(workspace, options, engine)
+    # Bad settings and workflow files stop the command before it waits for an engine.
+    project, loaded, chosen = _prepare(name, path, config_file, user_dir, type(options))
+    if engine is None and name not in _NO_ENGINE:
+        engine = Engine.connect(timeout=loaded.get_int("engine.timeout"))
+        nested = _nested(path, workspace, options, engine, ui)
+        if nested != path:
+            path = nested
+            project, loaded, chosen = _prepare(name, path, config_file, user_dir, type(options))
+    for warning in filter(None, [project.warning(), *loaded.warnings]):
+        ui.warn(warning)
     run = Run(
         command=name,
         settings=loaded,
@@ -49,6 +57,7 @@ def run_workflow(
         home=Path(os.environ.get("HOME") or Path.home()),
         user_dir=user_dir,
         project=project,
+        engine=engine,
     )
     with _terminate_as_interrupt(), _close_uninterrupted(run.stack):
         loader.run(chosen, run)
@@ -93,15 +102,41 @@ def _close_uninterrupted(stack: contextlib.ExitStack) -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def container_workspace(name: str) -> str | None:
-    """The host workspace of a containai container, so that its settings and manifests apply
-    (when that directory exists here; otherwise the current directory's are used)."""
-    from containai.engine import Engine
+def _prepare(
+    name: str, path: Path, config_file: Path | None, user_dir: Path, options: type[Options]
+) -> tuple[ProjectLayer, Settings, loader.Workflow]:
+    """The project layer, the settings and the workflow of ``path``, each checked whole."""
+    project = projects.load(path)  # read once: what the user trusted is what runs
+    loaded = settings.load(path, config_file=config_file, project=project)
+    return (
+        project,
+        loaded,
+        loader.load(name, loader.search_path(project, user_dir), REGISTRY, options),
+    )
 
-    engine = Engine.connect()
-    try:
-        found = engine.container(name)
-    finally:
-        engine.close()
-    label = found.labels.get(labels.WORKSPACE) if found else None
-    return label if label and Path(label).is_dir() else None
+
+def _workspace(given: str | None, options: Options, engine: Engine | None) -> Path:
+    """The workspace as given, else the one of ``--container`` (its label, when that directory
+    exists here, so that its settings and manifests apply), else the current directory."""
+    if given is None and engine is not None and options.container:
+        found = engine.container(options.container)
+        label = found.labels.get(labels.WORKSPACE) if found else None
+        given = label if label and Path(label).is_dir() else None
+    return workspaces.workspace_path(given)
+
+
+def _nested(path: Path, given: str | None, options: Options, engine: Engine, ui: UI) -> Path:
+    """Upstream's nested workspaces: in a directory that lies in a workspace with a containai
+    volume or container, that workspace is meant (named explicitly, it is an error)."""
+    if options.data_volume:
+        return path
+    registered = workspaces.nearest_registered(path, engine.known_workspaces())
+    if registered is None or registered == path:
+        return path
+    if given is not None:
+        raise UsageError(
+            f"cannot use {path} as a workspace: it lies in the workspace {registered}, which "
+            "has a containai volume or container (name that one)"
+        )
+    ui.info(f"using the workspace {registered} (this directory lies in it)")
+    return registered

@@ -1,0 +1,101 @@
+"""SSH agent forwarding for agent containers: a relay of the host user's (never a key).
+
+``cai run`` mounts a directory of the relay's into the container and points ``SSH_AUTH_SOCK``
+at the socket the relay makes there; ``cai run`` and ``cai shell`` start the relay
+(container/ssh_relay.py) when it is not running. A remote engine cannot see this machine's
+sockets: nothing is forwarded there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from containai import paths
+from containai.container import ssh_relay
+from containai.engine import ContainerInfo
+from containai.workflow.run import Options, Run
+
+RELAY_MOUNT = "/run/containai/ssh"  # in the container
+CONTAINER_SOCKET = f"{RELAY_MOUNT}/{ssh_relay.SOCKET}"
+
+
+def forwarding(
+    run: Run[Options], container: str
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The relay directory's mount and SSH_AUTH_SOCK for a new container, or nothing (with a
+    note saying why) when no agent can be forwarded."""
+    if not _wanted(run) or _host_agent(run) is None:
+        return {}, {}
+    directory = relay_directory(container)
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.getuid() == 0:  # only the agent (and root) may enter
+        os.chown(directory, run.agent.uid, run.agent.gid)
+        os.chmod(directory, 0o700)
+    elif os.getuid() == run.agent.uid:
+        os.chmod(directory, 0o700)
+    else:  # cannot give it away: anyone may enter, the relay checks every peer's uid
+        os.chmod(directory, 0o711)
+    mount = {str(directory): {"bind": RELAY_MOUNT, "mode": "rw"}}
+    return mount, {"SSH_AUTH_SOCK": CONTAINER_SOCKET}
+
+
+def ensure_relay(run: Run[Options], container: ContainerInfo) -> None:
+    """Start the container's relay unless one runs (a stale socket is replaced)."""
+    source = run.engine.mount_sources(container.id).get(RELAY_MOUNT)
+    if source is None or not _wanted(run):
+        return
+    directory = Path(source)
+    if ssh_relay.running(directory):
+        return
+    upstream = _host_agent(run)
+    if upstream is None:
+        return
+    relay = [sys.executable, "-m", "containai.container.ssh_relay", str(directory)]
+    subprocess.Popen(
+        [*relay, container.id, "--upstream", upstream, "--allow", str(run.agent.uid)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # detached: it outlives this command, not its container
+        cwd="/",
+    )
+    deadline = time.monotonic() + 10
+    while not (directory / ssh_relay.SOCKET).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.ui.info(f"relaying the SSH agent at {upstream} into {container.name}")
+
+
+def relay_directory(container: str) -> Path:
+    # Short, for the 108-byte limit on a socket's path.
+    name = hashlib.sha256(container.encode()).hexdigest()[:16]
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) / "containai" if runtime else paths.state_dir()
+    return base / "ssh" / name
+
+
+def _wanted(run: Run[Options]) -> bool:
+    no_flag = getattr(run.options, "no_ssh_agent", False)
+    return run.settings.get_bool("run.forward_ssh_agent") and not no_flag
+
+
+def _host_agent(run: Run[Options]) -> str | None:
+    """This machine's SSH agent socket when an agent can be forwarded, else None (noted)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        run.ui.note(f"the engine at {host} is remote and cannot reach this machine's SSH agent")
+        return None
+    socket_path = os.path.abspath(os.environ.get("SSH_AUTH_SOCK", "") or "/nonexistent")
+    try:
+        live = stat.S_ISSOCK(os.stat(socket_path).st_mode)
+    except OSError:
+        live = False
+    if not live:
+        run.ui.note("no SSH agent on this machine (SSH_AUTH_SOCK): none forwarded")
+        return None
+    return socket_path
