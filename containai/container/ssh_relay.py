@@ -30,11 +30,13 @@ _POLL = 0.5  # seconds between looks at the container
 
 def serve(directory: Path, upstream: str, allowed: set[int], container: str) -> None:
     """Relay until the container is no longer running (the lock must be held already)."""
+    # A socket's path may have 108 bytes at most: bound from inside its directory, any will do.
+    os.chdir(directory)
     path = directory / SOCKET
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a stale socket of a relay that died
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
+    listener.bind(SOCKET)
     _share(path, directory)
     listener.listen(16)
     listener.settimeout(_POLL)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -57,13 +56,9 @@ def ensure_relay(run: Run[Options], container: ContainerInfo) -> None:
     if upstream is None:
         return
     relay = [sys.executable, "-m", "containai.container.ssh_relay", str(directory)]
-    subprocess.Popen(
+    _spawn(
         [*relay, container.id, "--upstream", upstream, "--allow", str(run.agent.uid)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # detached: it outlives this command, not its container
-        cwd="/",
+        log=directory / "relay.log",
     )
     deadline = time.monotonic() + 10
     while not (directory / ssh_relay.SOCKET).exists() and time.monotonic() < deadline:
@@ -71,8 +66,28 @@ def ensure_relay(run: Run[Options], container: ContainerInfo) -> None:
     run.ui.info(f"relaying the SSH agent at {upstream} into {container.name}")
 
 
+def _spawn(command: list[str], *, log: Path) -> None:
+    """Start ``command`` detached (a new session, reparented to init: it outlives this command
+    but not its container), its output in ``log``. A double fork: nothing is left to reap."""
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.chdir("/")
+                null = os.open(os.devnull, os.O_RDONLY)
+                out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(null, 0)
+                os.dup2(out, 1)
+                os.dup2(out, 2)
+                os.execv(command[0], command)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+
+
 def relay_directory(container: str) -> Path:
-    # Short, for the 108-byte limit on a socket's path.
+    # (The relay binds its socket by a relative name: a long home is no problem.)
     name = hashlib.sha256(container.encode()).hexdigest()[:16]
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     base = Path(runtime) / "containai" if runtime else paths.state_dir()
