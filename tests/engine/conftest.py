@@ -1,11 +1,15 @@
 """Fixtures of the engine tests: the agent image, the compose agent container, clean-up.
 
+- ``volume``: the name of the test's volume (made with ``new_volume``, tests/conftest.py).
 - ``agent_image``: ``containai-test/agent:latest`` built from ``tests/engine/agent`` once per
   session with the SDK (busybox, user 1000:1000, a command that runs until SIGTERM).
 - ``agent_run_env``: settings for ``cai run`` (that image, network "none": the default bridge
   does not work on the test machines), and clean-up of the containers the test created.
 - ``compose_agent``: a long-running agent container from ``docker-compose.yml`` (pytest-docker,
   set up for Debian's docker-compose 1.29), its data volume prepared by ``cai import``.
+- ``host_tree``: ~/.claude/skills switched between two versions of a ~60 MB tree (``trees``,
+  made once per session); ``engine_relay``: the engine seen through a relay a test can cut or
+  freeze (``tests/support/crash.py``, ``tests/support/relay.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from typing import Any
 
 import pytest
 
-from containai.cli import make_program
+from tests.support.cai import run_program
+from tests.support.crash import HostTree, Tree, two_trees
+from tests.support.engine import TEST_IMAGE
+from tests.support.relay import EngineRelay
 
 HERE = Path(__file__).parent
 AGENT_IMAGE = "containai-test/agent:latest"
@@ -34,6 +41,12 @@ def agent_image(docker_client: Any) -> str:
         path=str(HERE / "agent"), tag=AGENT_IMAGE, rm=True, forcerm=True, network_mode="none"
     )
     return AGENT_IMAGE
+
+
+@pytest.fixture
+def volume(new_volume: Any) -> str:
+    """The name of the test's volume, not created yet (removed after the test)."""
+    return str(new_volume("vol"))
 
 
 # -- clean-up ----------------------------------------------------------------------------------
@@ -62,8 +75,6 @@ def engine_cleanup(docker_client: Any, tmp_path: Path) -> Iterator[None]:
 def plain_container(docker_client: Any) -> Iterator[Any]:
     """A factory of started, long-running containers of the test busybox (no containai labels
     unless given); all are removed after the test."""
-    from tests.conftest import TEST_IMAGE
-
     made: list[Any] = []
 
     def make(**options: Any) -> Any:
@@ -109,11 +120,7 @@ def _cai_in(home: Path, cwd: Path, *args: str) -> int:
             if name.startswith("CONTAINAI_") or name in ("XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL"):
                 patch.delenv(name)
         patch.chdir(cwd)
-        try:
-            make_program().run(["cai", *args], exit=True)
-        except SystemExit as stop:
-            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    return 0
+        return run_program(*args)
 
 
 @pytest.fixture(scope="session")
@@ -181,3 +188,27 @@ def compose_agent(
     if len(found) != 1:
         pytest.fail(f"expected one running compose agent container, found {len(found)}")
     return found[0]
+
+
+# -- the crash, interrupt and engine-fault tests -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Tree]:
+    """Version A and version B of a ~60 MB skills tree, never changed once made."""
+    return two_trees(tmp_path_factory.mktemp("trees"))
+
+
+@pytest.fixture
+def host_tree(trees: dict[str, Tree], isolated_env: Path, tmp_path: Path) -> HostTree:
+    return HostTree(isolated_env, trees, tmp_path / "versions")
+
+
+@pytest.fixture
+def engine_relay(docker_client: Any) -> Iterator[EngineRelay]:
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        pytest.skip(f"the relay needs a unix-socket engine, not {host}")
+    relay = EngineRelay(host.removeprefix("unix://"))
+    yield relay
+    relay.cut()

@@ -6,6 +6,7 @@ data, commands executed in the container as the agent user, and the data volume'
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -19,9 +20,10 @@ from containai import workspaces as volumes
 from containai.container import sync_script as insync
 from containai.host import manifest
 from containai.paths import user_config_dir
-from tests.conftest import TEST_IMAGE, read_volume, trust, volume_checksum, write_files
+from tests.support.engine import TEST_IMAGE, in_volume, read_volume, volume_checksum
+from tests.support.files import new_dir, trust, write_files
 
-pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine_cleanup")]
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine_cleanup", "agent_run_env")]
 
 AGENT = "1000:1000"
 HOME = "/home/agent"
@@ -46,22 +48,40 @@ def gitconfig(home: Path, name: str) -> None:
     write_files(home, {".gitconfig": f"[user]\n\tname = {name}\n"})
 
 
-def make_workspace(tmp_path: Path, name: str = "ws") -> Path:
-    workspace = tmp_path / name
-    workspace.mkdir()
-    return workspace.resolve()
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """The workspace of the test's agent container (its real path)."""
+    return new_dir(tmp_path / "ws").resolve()
 
 
-def sh(container: Any, script: str, user: str = AGENT) -> tuple[int, str]:
-    """Run ``script`` in the container (as the agent unless told), with the agent's HOME."""
+def add_project_entry(workspace: Path) -> None:
+    """A project manifest adding the file entry ~/.projtool.conf, trusted."""
+    entry = '[[entries]]\ntool = "projtool"\nsource = ".projtool.conf"\nkind = "file"\n'
+    write_files(workspace, {".containai/manifests/project.toml": entry})
+    trust(workspace)
+
+
+def sh_code(container: Any, script: str, user: str = AGENT) -> tuple[int, str]:
+    """Run ``script`` in the container (as the agent unless told), with the agent's HOME: its
+    exit code and output."""
     code, output = container.exec_run(["sh", "-c", script], user=user, environment={"HOME": HOME})
     return int(code), output.decode(errors="replace")
 
 
-def read_as_agent(container: Any, path: str) -> str:
-    code, output = sh(container, f"cat {path}")
-    assert code == 0, output
+def sh(container: Any, script: str, user: str = AGENT) -> str:
+    """The output of ``script``, which must succeed."""
+    code, output = sh_code(container, script, user)
+    assert code == 0, f"{script}: {output}"
     return output
+
+
+def read_as_agent(container: Any, path: str) -> str:
+    return sh(container, f"cat {path}")
+
+
+def link_of(container: Any, path: str) -> str:
+    """Where the symlink ``path`` in the container points (it must be a symlink)."""
+    return sh(container, f"readlink {path}").strip()
 
 
 def inspect(client: Any, name: str) -> dict[str, Any]:
@@ -79,10 +99,10 @@ def start_agent(cai: Any, client: Any, workspace: Path, *args: str) -> Any:
     return container
 
 
-def import_volume_only(cai: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def import_volume_only(cai: Any, workspace: Path) -> str:
     """`cai import` run in the workspace (no hot reload): returns the volume it wrote."""
-    monkeypatch.chdir(workspace)
-    result = cai("import", "--json")
+    with contextlib.chdir(workspace):
+        result = cai("import", "--json")
     assert result.code == 0, result.err
     name: str = json.loads(result.out)["volume"]["name"]
     return name
@@ -115,17 +135,6 @@ def backups_of(nodes: dict[str, Any], path: str) -> list[bytes]:
     return found
 
 
-def run_in_volume(client: Any, volume: str, script: str) -> None:
-    """Change the volume as root from a one-off container (as a test set-up)."""
-    client.containers.run(
-        TEST_IMAGE,
-        ["sh", "-c", script],
-        volumes={volume: {"bind": "/v", "mode": "rw"}},
-        network_mode="none",
-        remove=True,
-    )
-
-
 def rendered_script(workspace: Path) -> str:
     """The in-container sync script, rendered as `cai` renders it (default settings)."""
     user_dir = user_config_dir()
@@ -142,17 +151,11 @@ def rendered_script(workspace: Path) -> str:
 
 
 def test_run_creates_the_labelled_container_with_both_mounts_and_links_gitconfig(
-    cai: Any,
-    docker_client: Any,
-    agent_run_env: str,
-    isolated_env: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     name = sentinel()
     gitconfig(isolated_env, name)
-    workspace = make_workspace(tmp_path)
-    volume = import_volume_only(cai, workspace, monkeypatch)
+    volume = import_volume_only(cai, workspace)
     assert containers_of(docker_client, workspace) == []
 
     container = start_agent(cai, docker_client, workspace)
@@ -181,16 +184,12 @@ def test_run_creates_the_labelled_container_with_both_mounts_and_links_gitconfig
     (workspace / "marker.txt").write_text("from the host\n")
     assert read_as_agent(container, f"{WORKSPACE_MOUNT}/marker.txt") == "from the host\n"
 
-    code, link = sh(container, "test -L ~/.gitconfig && readlink ~/.gitconfig")
-    assert (code, link.strip()) == (0, f"{DATA}/.gitconfig")
+    assert link_of(container, "~/.gitconfig") == f"{DATA}/.gitconfig"
     assert f"name = {name}" in read_as_agent(container, "~/.gitconfig")
     assert f"name = {name}".encode() in read_volume(docker_client, volume)[".gitconfig"].data
 
 
-def test_run_without_the_image_fails_clearly(
-    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path
-) -> None:
-    workspace = make_workspace(tmp_path)
+def test_run_without_the_image_fails_clearly(cai: Any, docker_client: Any, workspace: Path) -> None:
     missing = f"containai-test/missing-{uuid.uuid4().hex[:8]}:latest"
     result = cai("run", str(workspace), "--image", missing)
     assert result.code == 1
@@ -200,17 +199,13 @@ def test_run_without_the_image_fails_clearly(
 
 
 def test_run_fresh_recreates_the_container_on_the_same_volume(
-    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path
+    cai: Any, docker_client: Any, workspace: Path
 ) -> None:
-    workspace = make_workspace(tmp_path)
     first = start_agent(cai, docker_client, workspace)
     volume = first.labels[LABEL_VOLUME]
     text = sentinel()
     # A real directory created in the container (where the start-up sync left a link).
-    code, output = sh(
-        first, f"rm ~/.cursor/rules && mkdir ~/.cursor/rules && echo {text} > ~/.cursor/rules/x.md"
-    )
-    assert code == 0, output
+    sh(first, f"rm ~/.cursor/rules && mkdir ~/.cursor/rules && echo {text} > ~/.cursor/rules/x.md")
     assert sync_json(cai, first.name)["counts"]["moved"] == 1
     assert read_volume(docker_client, volume)[".cursor/rules/x.md"].data == f"{text}\n".encode()
 
@@ -220,13 +215,12 @@ def test_run_fresh_recreates_the_container_on_the_same_volume(
     assert second.name == first.name
     assert [c.id for c in containers_of(docker_client, workspace)] == [second.id]
     assert second.labels[LABEL_VOLUME] == volume
-    code, link = sh(second, "readlink ~/.cursor/rules")
-    assert (code, link.strip()) == (0, f"{DATA}/.cursor/rules")
+    assert link_of(second, "~/.cursor/rules") == f"{DATA}/.cursor/rules"
     assert read_as_agent(second, "~/.cursor/rules/x.md") == f"{text}\n"
 
 
 def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
-    cai: Any, docker_client: Any, agent_run_env: str, isolated_env: Path, tmp_path: Path
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     """`cai run` on a stopped container starts the same container and, as on creation, returns
     only once the start-up sync of *this* start has finished. Many manifest entries make that
@@ -236,7 +230,6 @@ def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
         for i in range(BULK_ENTRIES)
     )
     write_files(isolated_env, {".config/containai/manifests/bulk.toml": bulk})
-    workspace = make_workspace(tmp_path)
     container = start_agent(cai, docker_client, workspace)
     last = f"~/.bulk/f{BULK_ENTRIES - 1:04}"
     assert container.logs().decode().count(SYNC_DONE) == 1
@@ -246,8 +239,7 @@ def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
     assert container.logs().decode().count(SYNC_DONE) == 1
 
     # A real file at a link path, created in the container; the next start-up sync moves it.
-    code, output = sh(container, f"rm {last} && echo mine > {last}")
-    assert code == 0, output
+    sh(container, f"rm {last} && echo mine > {last}")
     stopped = cai("stop", str(workspace))
     assert stopped.code == 0, stopped.err
     assert inspect(docker_client, container.id)["State"]["Running"] is False
@@ -258,8 +250,7 @@ def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
     assert [c.id for c in containers_of(docker_client, workspace)] == [container.id]
     finished = restarted.logs().decode().count(SYNC_DONE)
     assert finished == 2, "cai run returned before the restart's start-up sync had finished"
-    code, link = sh(restarted, f"readlink {last}")
-    assert (code, link.strip()) == (0, f"{DATA}/.bulk/f{BULK_ENTRIES - 1:04}")
+    assert link_of(restarted, last) == f"{DATA}/.bulk/f{BULK_ENTRIES - 1:04}"
     assert read_as_agent(restarted, last) == "mine\n"
 
 
@@ -267,17 +258,11 @@ def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
 
 
 def test_hot_reload_import_shows_the_new_content_without_a_restart(
-    cai: Any,
-    docker_client: Any,
-    agent_run_env: str,
-    isolated_env: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     old, new = sentinel(), sentinel()
     gitconfig(isolated_env, old)
-    workspace = make_workspace(tmp_path)
-    import_volume_only(cai, workspace, monkeypatch)
+    import_volume_only(cai, workspace)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
     assert f"name = {old}" in read_as_agent(container, "~/.gitconfig")
@@ -304,13 +289,11 @@ def test_hot_reload_import_shows_the_new_content_without_a_restart(
 
 
 def test_hot_reload_links_an_entry_added_since_the_start(
-    cai: Any, docker_client: Any, agent_run_env: str, isolated_env: Path, tmp_path: Path
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     """A manifest entry added by the user after `cai run` appears in the running container."""
-    workspace = make_workspace(tmp_path)
     container = start_agent(cai, docker_client, workspace)
-    code, _ = sh(container, "test -e ~/.mytool.conf || test -L ~/.mytool.conf")
-    assert code != 0
+    assert sh_code(container, "test -e ~/.mytool.conf || test -L ~/.mytool.conf")[0] != 0
     text = sentinel()
     write_files(
         isolated_env,
@@ -325,20 +308,17 @@ def test_hot_reload_links_an_entry_added_since_the_start(
     result = cai("import", str(workspace))
 
     assert result.code == 0, result.err
-    code, link = sh(container, "readlink ~/.mytool.conf")
-    assert (code, link.strip()) == (0, f"{DATA}/.mytool.conf")
+    assert link_of(container, "~/.mytool.conf") == f"{DATA}/.mytool.conf"
     assert read_as_agent(container, "~/.mytool.conf") == f"{text}\n"
 
 
 def test_hot_reload_by_container_name_and_by_a_relative_workspace(
     cai: Any,
     docker_client: Any,
-    agent_run_env: str,
     isolated_env: Path,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    workspace: Path,
 ) -> None:
-    workspace = make_workspace(tmp_path)
     container = start_agent(cai, docker_client, workspace)
     started = inspect(docker_client, container.id)["State"]["StartedAt"]
 
@@ -358,20 +338,11 @@ def test_hot_reload_by_container_name_and_by_a_relative_workspace(
 
 
 def test_hot_reload_by_container_name_uses_the_containers_workspace(
-    cai: Any, docker_client: Any, agent_run_env: str, isolated_env: Path, tmp_path: Path
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     """`cai import --container NAME` from another directory imports what `cai import WORKSPACE`
     would: the project manifests of the container's workspace (its label) included."""
-    workspace = make_workspace(tmp_path)
-    write_files(
-        workspace,
-        {
-            ".containai/manifests/project.toml": (
-                '[[entries]]\ntool = "projtool"\nsource = ".projtool.conf"\nkind = "file"\n'
-            )
-        },
-    )
-    trust(workspace)
+    add_project_entry(workspace)
     container = start_agent(cai, docker_client, workspace)
     text = sentinel()
     write_files(isolated_env, {".projtool.conf": f"{text}\n"})
@@ -385,14 +356,8 @@ def test_hot_reload_by_container_name_uses_the_containers_workspace(
 
 
 def test_hot_reload_with_several_containers_for_the_workspace_asks_for_one(
-    cai: Any,
-    docker_client: Any,
-    agent_run_env: str,
-    isolated_env: Path,
-    tmp_path: Path,
-    plain_container: Any,
+    cai: Any, docker_client: Any, isolated_env: Path, plain_container: Any, workspace: Path
 ) -> None:
-    workspace = make_workspace(tmp_path)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
     other = plain_container(
@@ -412,29 +377,21 @@ def test_hot_reload_with_several_containers_for_the_workspace_asks_for_one(
 
 
 def test_credentials_stay_isolated_in_the_container_across_hot_reloads(
-    cai: Any,
-    docker_client: Any,
-    agent_run_env: str,
-    isolated_env: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     """The host's login token never reaches the container; the container's own login (written
     through the link into its 0600 placeholder) survives a hot-reload import."""
     host_token, container_token = sentinel(), sentinel()
     write_files(isolated_env, {".claude/.credentials.json": f'{{"token": "{host_token}"}}\n'})
-    workspace = make_workspace(tmp_path)
-    volume = import_volume_only(cai, workspace, monkeypatch)
+    volume = import_volume_only(cai, workspace)
     container = start_agent(cai, docker_client, workspace)
     credentials = "~/.claude/.credentials.json"
-    code, link = sh(container, f"readlink {credentials}")
-    assert (code, link.strip()) == (0, f"{DATA}/.claude/.credentials.json")
+    assert link_of(container, credentials) == f"{DATA}/.claude/.credentials.json"
     assert read_as_agent(container, credentials) == ""
     node = read_volume(docker_client, volume)[".claude/.credentials.json"]
     assert (node.kind, node.mode, node.uid, node.gid) == ("file", 0o600, 1000, 1000)
 
-    code, output = sh(container, f"echo {container_token} > {credentials}")  # the agent logs in
-    assert code == 0, output
+    sh(container, f"echo {container_token} > {credentials}")  # the agent logs in
     gitconfig(isolated_env, sentinel())
     result = cai("import", str(workspace))
 
@@ -447,16 +404,10 @@ def test_credentials_stay_isolated_in_the_container_across_hot_reloads(
 
 
 def test_import_into_a_stopped_container_is_refused_and_changes_nothing(
-    cai: Any,
-    docker_client: Any,
-    agent_run_env: str,
-    isolated_env: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     gitconfig(isolated_env, sentinel())
-    workspace = make_workspace(tmp_path)
-    import_volume_only(cai, workspace, monkeypatch)
+    import_volume_only(cai, workspace)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
     stopped = cai("stop", str(workspace))
@@ -484,10 +435,9 @@ def test_import_into_a_stopped_container_is_refused_and_changes_nothing(
 
 
 def test_import_without_a_container_suggests_cai_run(
-    cai: Any, docker_client: Any, isolated_env: Path, tmp_path: Path
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     gitconfig(isolated_env, sentinel())
-    workspace = make_workspace(tmp_path)
 
     result = cai("import", str(workspace))
 
@@ -507,7 +457,7 @@ def test_import_without_a_container_suggests_cai_run(
 
 
 def test_import_into_a_container_not_managed_by_containai_is_a_usage_error(
-    cai: Any, docker_client: Any, plain_container: Any, tmp_path: Path
+    cai: Any, docker_client: Any, plain_container: Any
 ) -> None:
     other = plain_container()
 
@@ -534,15 +484,12 @@ def test_compose_agent_sync_moves_a_real_dir_into_the_volume_and_links_it(
         m["Type"] == "volume" and m["Name"] == compose_volume and m["Destination"] == DATA
         for m in attrs["Mounts"]
     )
-    code, owner = sh(compose_agent, f"stat -c %u:%g {DATA}")
-    assert (code, owner.strip()) == (0, AGENT)  # cai import gave the volume root to the agent
-    code, output = sh(compose_agent, "test ! -e ~/.cursor && test ! -L ~/.cursor")
-    assert code == 0, "the compose container ran no start-up sync: ~/.cursor must not exist yet"
+    # cai import gave the volume root to the agent
+    assert sh(compose_agent, f"stat -c %u:%g {DATA}").strip() == AGENT
+    # The compose container ran no start-up sync: ~/.cursor must not exist yet.
+    sh(compose_agent, "test ! -e ~/.cursor && test ! -L ~/.cursor")
     text = sentinel()
-    code, output = sh(
-        compose_agent, f"mkdir -p ~/.cursor/rules && echo {text} > ~/.cursor/rules/x.md"
-    )
-    assert code == 0, output
+    sh(compose_agent, f"mkdir -p ~/.cursor/rules && echo {text} > ~/.cursor/rules/x.md")
 
     first = cai("sync", "--container", compose_agent.name)
 
@@ -553,13 +500,11 @@ def test_compose_agent_sync_moves_a_real_dir_into_the_volume_and_links_it(
     assert nodes[".cursor/rules/x.md"].data == f"{text}\n".encode()
     # The sync ran as the agent: everything in the volume, and the new links, are the agent's.
     assert {(node.uid, node.gid) for node in nodes.values()} == {(1000, 1000)}
-    code, owners = sh(compose_agent, "stat -c %u:%g ~/.gitconfig ~/.cursor/rules")
-    assert (code, set(owners.split())) == (0, {AGENT})
-    code, link = sh(compose_agent, "test -L ~/.cursor/rules && readlink ~/.cursor/rules")
-    assert (code, link.strip()) == (0, f"{DATA}/.cursor/rules")
+    assert set(sh(compose_agent, "stat -c %u:%g ~/.gitconfig ~/.cursor/rules").split()) == {AGENT}
+    assert link_of(compose_agent, "~/.cursor/rules") == f"{DATA}/.cursor/rules"
     assert read_as_agent(compose_agent, "~/.cursor/rules/x.md") == f"{text}\n"
-    code, link = sh(compose_agent, "readlink ~/.gitconfig")
-    assert (code, link.strip()) == (0, f"{DATA}/.gitconfig")  # every other entry is linked too
+    # Every other entry is linked too.
+    assert link_of(compose_agent, "~/.gitconfig") == f"{DATA}/.gitconfig"
 
     before = volume_checksum(docker_client, compose_volume)
     second = cai("sync", "--container", compose_agent.name)
@@ -578,49 +523,36 @@ def test_compose_agent_sync_moves_a_real_dir_into_the_volume_and_links_it(
 
 
 def test_sync_container_uses_the_manifests_of_the_containers_workspace(
-    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path
+    cai: Any, docker_client: Any, workspace: Path
 ) -> None:
     """`cai sync --container` runs the same sync as the container's start-up: with the project
     manifests of the container's workspace (its label), wherever it is run from."""
-    workspace = make_workspace(tmp_path)
-    write_files(
-        workspace,
-        {
-            ".containai/manifests/project.toml": (
-                '[[entries]]\ntool = "projtool"\nsource = ".projtool.conf"\nkind = "file"\n'
-            )
-        },
-    )
-    trust(workspace)
+    add_project_entry(workspace)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
-    code, link = sh(container, "readlink ~/.projtool.conf")  # the start-up sync linked it
-    assert (code, link.strip()) == (0, f"{DATA}/.projtool.conf")
+    # The start-up sync linked it.
+    assert link_of(container, "~/.projtool.conf") == f"{DATA}/.projtool.conf"
     text = sentinel()
-    code, output = sh(container, f"rm ~/.projtool.conf && echo {text} > ~/.projtool.conf")
-    assert code == 0, output
+    sh(container, f"rm ~/.projtool.conf && echo {text} > ~/.projtool.conf")
 
     document = sync_json(cai, container.name)  # from the test's cwd, not the workspace
 
     assert entries(document).get(".projtool.conf", {}).get("action") == "moved", document
     assert read_volume(docker_client, volume)[".projtool.conf"].data == f"{text}\n".encode()
-    code, link = sh(container, "readlink ~/.projtool.conf")
-    assert (code, link.strip()) == (0, f"{DATA}/.projtool.conf")
+    assert link_of(container, "~/.projtool.conf") == f"{DATA}/.projtool.conf"
 
 
 def test_sync_container_uses_the_settings_of_the_containers_workspace(
-    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path, isolated_env: Path
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     """The workspace's settings move the data mount; `cai run` mounts the volume there, and
     `cai sync --container` from another directory must sync against that same mount."""
-    workspace = make_workspace(tmp_path)
     mount = "/home/agent/.cai-data"
     section = f'[workspace."{workspace}".agent]\ndata_mount = "{mount}"\n'
     write_files(isolated_env, {".config/containai/containai.toml": section})
     container = start_agent(cai, docker_client, workspace)
     assert mount in {m["Destination"] for m in inspect(docker_client, container.id)["Mounts"]}
-    code, link = sh(container, "readlink ~/.gitconfig")
-    assert (code, link.strip()) == (0, f"{mount}/.gitconfig")
+    assert link_of(container, "~/.gitconfig") == f"{mount}/.gitconfig"
 
     result = cai("sync", "--container", container.name)  # from the test's cwd
 
@@ -632,13 +564,12 @@ def test_sync_container_uses_the_settings_of_the_containers_workspace(
 
 
 def test_sync_script_refuses_to_run_where_the_data_mount_is_not_a_mount(
-    docker_client: Any, plain_container: Any, tmp_path: Path
+    docker_client: Any, plain_container: Any, workspace: Path
 ) -> None:
-    script = rendered_script(make_workspace(tmp_path))
+    script = rendered_script(workspace)
     container = plain_container()
     # The data directory exists but is a plain directory of the container.
-    code, output = sh(container, f"mkdir -p {DATA} && chown -R 1000:1000 {HOME}", user="0:0")
-    assert code == 0, output
+    sh(container, f"mkdir -p {DATA} && chown -R 1000:1000 {HOME}", user="0:0")
 
     code, output = container.exec_run(
         ["sh", "-c", script], user=AGENT, environment={"HOME": HOME}, demux=True
@@ -649,18 +580,16 @@ def test_sync_script_refuses_to_run_where_the_data_mount_is_not_a_mount(
     assert "not a mounted volume" in stderr
     assert DATA in stderr
     assert stdout == ""
-    code, listing = sh(container, "ls -A ~")
-    assert (code, listing.split()) == (0, [".containai"])  # nothing linked, nothing created
-    code, listing = sh(container, f"ls -A {DATA}")
-    assert (code, listing.strip()) == (0, "")
+    assert sh(container, "ls -A ~").split() == [".containai"]  # nothing linked, nothing created
+    assert sh(container, f"ls -A {DATA}").strip() == ""
 
 
 def test_sync_script_refuses_in_a_container_without_the_data_dir(
-    docker_client: Any, tmp_path: Path
+    docker_client: Any, workspace: Path
 ) -> None:
     import docker.errors
 
-    script = rendered_script(make_workspace(tmp_path))
+    script = rendered_script(workspace)
     with pytest.raises(docker.errors.ContainerError) as refused:
         docker_client.containers.run(
             TEST_IMAGE,
@@ -675,9 +604,8 @@ def test_sync_script_refuses_in_a_container_without_the_data_dir(
 
 
 def test_cai_sync_container_without_the_data_mount_exits_1(
-    cai: Any, plain_container: Any, tmp_path: Path
+    cai: Any, plain_container: Any, workspace: Path
 ) -> None:
-    workspace = make_workspace(tmp_path)
     container = plain_container(
         labels={
             LABEL_MANAGED: "true",
@@ -693,8 +621,7 @@ def test_cai_sync_container_without_the_data_mount_exits_1(
     assert result.code == 1
     assert "not a mounted volume" in result.err
     assert container.name in result.err
-    code, listing = sh(container, "ls -A ~")
-    assert (code, listing.strip()) == (0, "")
+    assert sh(container, "ls -A ~").strip() == ""
 
 
 def test_cai_sync_on_a_host_without_the_data_mount_refuses_and_links_nothing(
@@ -719,12 +646,7 @@ def test_cai_sync_on_a_host_without_the_data_mount_refuses_and_links_nothing(
 
 
 def test_sync_conflicts_backup_merge_type_errors_and_foreign_links(
-    cai: Any,
-    docker_client: Any,
-    agent_run_env: str,
-    isolated_env: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
     volume_git, container_git = sentinel(), sentinel()
     gitconfig(isolated_env, volume_git)
@@ -735,15 +657,12 @@ def test_sync_conflicts_backup_merge_type_errors_and_foreign_links(
             ".config/nvim/same.lua": "-- host same\n",
         },
     )
-    workspace = make_workspace(tmp_path)
-    import_volume_only(cai, workspace, monkeypatch)
+    import_volume_only(cai, workspace)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
     # The volume holds a directory where the manifest has the file ~/.vimrc.
-    run_in_volume(
-        docker_client, volume, "rm -f /v/.vimrc && mkdir /v/.vimrc && chown 1000 /v/.vimrc"
-    )
-    code, output = sh(
+    in_volume(docker_client, volume, "rm -f /v/.vimrc && mkdir /v/.vimrc && chown 1000 /v/.vimrc")
+    sh(
         container,
         "set -e\n"
         # file + file: the container's copy must win, the volume's be kept as a backup
@@ -759,15 +678,14 @@ def test_sync_conflicts_backup_merge_type_errors_and_foreign_links(
         # a symlink elsewhere: left alone
         "rm ~/.vim && ln -s /tmp ~/.vim\n",
     )
-    assert code == 0, output
 
     before = volume_checksum(docker_client, volume)
     dry = sync_json(cai, container.name, "--dry-run", code=1)
     assert dry["dry_run"] is True
     assert {e["path"]: e["action"] for e in dry["entries"]}[".gitconfig"] == "moved"
     assert volume_checksum(docker_client, volume) == before
-    code, _ = sh(container, "test ! -L ~/.gitconfig && test ! -L ~/.config/nvim")
-    assert code == 0, "the dry run changed the container"
+    # The dry run changed nothing in the container either.
+    sh(container, "test ! -L ~/.gitconfig && test ! -L ~/.config/nvim")
 
     document = sync_json(cai, container.name, code=1)
 
@@ -788,25 +706,21 @@ def test_sync_conflicts_backup_merge_type_errors_and_foreign_links(
     [backup] = backups_of(nodes, ".gitconfig")
     assert f"name = {volume_git}".encode() in backup
     assert read_as_agent(container, "~/.gitconfig").count(container_git) == 1
-    code, link = sh(container, "readlink ~/.gitconfig")
-    assert (code, link.strip()) == (0, f"{DATA}/.gitconfig")
+    assert link_of(container, "~/.gitconfig") == f"{DATA}/.gitconfig"
     # dir + dir
     assert nodes[".config/nvim/init.lua"].data == b"-- host init\n"
     assert nodes[".config/nvim/same.lua"].data == b"-- container same\n"
     assert nodes[".config/nvim/extra.lua"].data == b"-- container only\n"
-    code, link = sh(container, "readlink ~/.config/nvim")
-    assert (code, link.strip()) == (0, f"{DATA}/.config/nvim")
+    assert link_of(container, "~/.config/nvim") == f"{DATA}/.config/nvim"
     assert read_as_agent(container, "~/.config/nvim/init.lua") == "-- host init\n"
     # the failed entries: nothing lost on either side
     assert nodes[".vimrc"].kind == "dir"
-    code, _ = sh(container, "test ! -L ~/.vimrc && test -f ~/.vimrc")
-    assert code == 0
+    sh(container, "test ! -L ~/.vimrc && test -f ~/.vimrc")
     assert read_as_agent(container, "~/.vimrc") == "set nocompatible\n"
     assert nodes[".cursor/rules"].kind == "dir"
     assert read_as_agent(container, "~/.cursor/rules") == "not a dir\n"
     # the foreign symlink
-    code, link = sh(container, "readlink ~/.vim")
-    assert (code, link.strip()) == (0, "/tmp")
+    assert link_of(container, "~/.vim") == "/tmp"
     assert "/tmp" in got[".vim"]["detail"]
 
     text = cai("sync", "--container", container.name)
@@ -816,22 +730,23 @@ def test_sync_conflicts_backup_merge_type_errors_and_foreign_links(
     assert "nothing to do" not in text.out
 
 
+ELSEWHERE = ["/tmp/elsewhere", "/tmp/elsewhere/rules", "/tmp/elsewhere/rules/x.md"]
+
+
 def test_sync_refuses_links_under_a_symlinked_parent(
-    cai: Any, docker_client: Any, agent_run_env: str, tmp_path: Path
+    cai: Any, docker_client: Any, workspace: Path
 ) -> None:
     """~/.cursor replaced by a symlink out of $HOME: its entries are refused, nothing written
     through it; the volume's .cursor made a symlink: the same."""
-    workspace = make_workspace(tmp_path)
     container = start_agent(cai, docker_client, workspace)
     volume = container.labels[LABEL_VOLUME]
-    code, output = sh(
+    sh(
         container,
         "set -e\n"
         "mkdir -p /tmp/elsewhere/rules && echo outside > /tmp/elsewhere/rules/x.md\n"
         "rm -rf ~/.cursor && ln -s /tmp/elsewhere ~/.cursor\n"
         "rm ~/.gitconfig && echo '[user]' > ~/.gitconfig\n",
     )
-    assert code == 0, output
 
     document = sync_json(cai, container.name, code=1)
 
@@ -841,30 +756,18 @@ def test_sync_refuses_links_under_a_symlinked_parent(
     assert all(entry["action"] == "failed" for entry in cursor.values()), cursor
     assert all("symlink" in entry["detail"] for entry in cursor.values()), cursor
     assert got[".gitconfig"]["action"] == "moved"  # the other entries go on
-    code, listing = sh(container, "find /tmp/elsewhere | sort")
-    assert listing.split() == [
-        "/tmp/elsewhere",
-        "/tmp/elsewhere/rules",
-        "/tmp/elsewhere/rules/x.md",
-    ]
-    code, link = sh(container, "readlink ~/.cursor")
-    assert link.strip() == "/tmp/elsewhere"
+    assert sh(container, "find /tmp/elsewhere | sort").split() == ELSEWHERE  # nothing written
+    assert link_of(container, "~/.cursor") == "/tmp/elsewhere"
     assert read_volume(docker_client, volume)[".cursor/rules"].kind == "dir"
 
     # The volume side: its .cursor replaced by a symlink (the agent can do that).
-    code, output = sh(
+    sh(
         container,
         "set -e\n"
         "rm ~/.cursor && mkdir -p ~/.cursor/rules && echo mine > ~/.cursor/rules/y.md\n"
         f"mv {DATA}/.cursor {DATA}/.cursor.old && ln -s /tmp/elsewhere {DATA}/.cursor\n",
     )
-    assert code == 0, output
     document = sync_json(cai, container.name, code=1)
     assert entries(document)[".cursor/rules"]["action"] == "failed"
-    code, listing = sh(container, "find /tmp/elsewhere | sort")
-    assert listing.split() == [
-        "/tmp/elsewhere",
-        "/tmp/elsewhere/rules",
-        "/tmp/elsewhere/rules/x.md",
-    ]
+    assert sh(container, "find /tmp/elsewhere | sort").split() == ELSEWHERE  # nothing written
     assert read_as_agent(container, "~/.cursor/rules/y.md") == "mine\n"

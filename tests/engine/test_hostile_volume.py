@@ -2,28 +2,26 @@
 
 Memory stays bounded whatever the volume holds, every export restores, a restore owns what it
 writes, verify refuses what restore would write unlisted, no control character reaches the
-terminal, one lock per volume serialises commands of different homes, and an interrupt leaves
-no helper behind.
+terminal, and one lock per volume serialises commands of different homes. (An interrupt leaves
+no helper behind: test_interrupts.py.)
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import os
-import signal
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_IMAGE, read_volume, write_files
-from tests.engine.test_reliability import Cai, cai_env, helpers_of, run_cai
+from tests.support.cai import Cai, cai_env, run_cai
+from tests.support.engine import in_volume, read_volume, volume_exists
+from tests.support.files import write_files
+from tests.support.tars import header, write_tgz
 
 pytestmark = [pytest.mark.engine]
 
@@ -31,18 +29,6 @@ ESC = "\x1b]52;c;ZXZpbA==\x07"  # OSC 52: writes the clipboard of the terminal t
 MiB = 1024 * 1024
 RSS_LIMIT = 200 * 1000 * 1000  # bytes
 EXCLUDE_NODE_MODULES = {".config/containai/containai.toml": 'excludes = ["node_modules/"]\n'}
-
-
-def in_volume(client: Any, volume: str, script: str) -> None:
-    """Run ``script`` as root in a throw-away container with the volume at /v (the agent's
-    doing, between two host commands)."""
-    client.containers.run(
-        TEST_IMAGE,
-        ["sh", "-c", script],
-        volumes={volume: {"bind": "/v", "mode": "rw"}},
-        network_mode="none",
-        remove=True,
-    )
 
 
 def peak_rss(home: Path, *args: str) -> tuple[int, int, str]:
@@ -72,9 +58,8 @@ def peak_rss(home: Path, *args: str) -> tuple[int, int, str]:
 
 @pytest.mark.slow
 def test_a_huge_sparse_state_file_costs_no_memory(
-    isolated_env: Path, docker_client: Any, new_volume: Any
+    isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
-    volume = new_volume("sparse-state")
     write_files(isolated_env, {".claude/CLAUDE.md": "notes\n"})
     assert run_cai(isolated_env, "import", "--data-volume", volume).code == 0
     in_volume(
@@ -92,9 +77,8 @@ def test_a_huge_sparse_state_file_costs_no_memory(
 
 @pytest.mark.slow
 def test_an_export_streams_a_huge_hard_linked_file(
-    isolated_env: Path, docker_client: Any, new_volume: Any, tmp_path: Path
+    isolated_env: Path, docker_client: Any, tmp_path: Path, volume: str
 ) -> None:
-    volume = new_volume("sparse-link")
     write_files(isolated_env, {".claude/CLAUDE.md": "notes\n", **EXCLUDE_NODE_MODULES})
     assert run_cai(isolated_env, "import", "--data-volume", volume).code == 0
     # The first name is excluded (node_modules/): the export fetches the content through the
@@ -160,42 +144,19 @@ def test_every_export_of_an_odd_volume_verifies_and_restores(
 # -- restore owns what it writes ---------------------------------------------------------------
 
 
-def tgz(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
-    buffer = io.BytesIO()
-    with (
-        gzip.GzipFile(fileobj=buffer, mode="wb") as zipped,
-        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return buffer.getvalue()
-
-
-def entry(name: str, kind: bytes = tarfile.REGTYPE, **fields: Any) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mtime = 1_700_000_000
-    for key, value in fields.items():
-        setattr(info, key, value)
-    return info
-
-
 def test_a_restore_gives_everything_to_the_agent_and_strips_special_bits(
-    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    cai: Any, docker_client: Any, tmp_path: Path, volume: str
 ) -> None:
-    archive = tmp_path / "hostile-owners.tgz"
-    archive.write_bytes(
-        tgz(
-            [
-                (entry("shared", tarfile.DIRTYPE, mode=0o7777, uid=0, gid=0), None),
-                (entry(".claude", tarfile.DIRTYPE, mode=0o700, uid=0, gid=0), None),
-                (entry(".claude/settings.json", mode=0o4755, uid=0, gid=0, size=3), b"{}\n"),
-                (entry("sticky", mode=0o1644, uid=4321, gid=4321, size=2), b"x\n"),
-                (entry("locked", tarfile.DIRTYPE, mode=0o000, uid=0, gid=0), None),
-            ]
-        )
+    archive = write_tgz(
+        tmp_path / "hostile-owners.tgz",
+        [
+            (header("shared", tarfile.DIRTYPE, mode=0o7777, uid=0, gid=0), None),
+            (header(".claude", tarfile.DIRTYPE, mode=0o700, uid=0, gid=0), None),
+            (header(".claude/settings.json", mode=0o4755, uid=0, gid=0, size=3), b"{}\n"),
+            (header("sticky", mode=0o1644, uid=4321, gid=4321, size=2), b"x\n"),
+            (header("locked", tarfile.DIRTYPE, mode=0o000, uid=0, gid=0), None),
+        ],
     )
-    volume = new_volume("owners")
 
     result = cai("import", "--data-volume", volume, "--from", str(archive))
 
@@ -213,7 +174,7 @@ def test_a_restore_gives_everything_to_the_agent_and_strips_special_bits(
 
 
 def test_an_archive_whose_hard_link_smuggles_other_content_fails_verify_and_restore(
-    cai: Any, docker_client: Any, new_volume: Any, tmp_path: Path
+    cai: Any, docker_client: Any, tmp_path: Path, volume: str
 ) -> None:
     from containai.archive.schema import ExportManifest, ManifestFile, manifest_tarinfo
 
@@ -229,25 +190,22 @@ def test_an_archive_whose_hard_link_smuggles_other_content_fails_verify_and_rest
         files={"cfg": ManifestFile(len(good), hashlib.sha256(good).hexdigest(), False, 0o644)},
     )
     data = manifest.to_json()
-    archive = tmp_path / "alias.tgz"
-    archive.write_bytes(
-        tgz(
-            [
-                (entry("cfg", size=len(evil)), evil),
-                (entry("alias", tarfile.LNKTYPE, linkname="cfg"), None),
-                (entry("cfg", size=len(good)), good),
-                (manifest_tarinfo(data, mtime=0, uid=0, gid=0), data),
-            ]
-        )
+    archive = write_tgz(
+        tmp_path / "alias.tgz",
+        [
+            (header("cfg", size=len(evil)), evil),
+            (header("alias", tarfile.LNKTYPE, linkname="cfg"), None),
+            (header("cfg", size=len(good)), good),
+            (manifest_tarinfo(data, mtime=0, uid=0, gid=0), data),
+        ],
     )
 
     verified = cai("export", "--verify", str(archive))
     assert verified.code == 1
     assert "alias" in verified.out + verified.err
-    volume = new_volume("alias")
     restored = cai("import", "--data-volume", volume, "--from", str(archive))
     assert restored.code == 1 and "alias" in restored.err
-    assert volume not in {v.name for v in docker_client.volumes.list()}
+    assert not volume_exists(docker_client, volume)
 
 
 # -- nothing raw reaches the terminal ----------------------------------------------------------
@@ -278,30 +236,21 @@ def test_a_hostile_name_in_the_container_reaches_the_terminal_escaped(
 
 
 def test_hostile_archive_names_and_a_non_utf8_name_print_safely(
-    isolated_env: Path, docker_client: Any, new_volume: Any, tmp_path: Path
+    isolated_env: Path, tmp_path: Path, volume: str
 ) -> None:
-    archive = tmp_path / "names.tgz"
-    archive.write_bytes(tgz([(entry(f"evil{ESC}.txt", size=1), b"x")]))
+    archive = write_tgz(tmp_path / "names.tgz", [(header(f"evil{ESC}.txt", size=1), b"x")])
     write_files(isolated_env, {".claude/CLAUDE.md": "notes\n"})
     (isolated_env / os.fsdecode(b".claude/raw-\xff.md")).write_bytes(b"x")
-    volume = new_volume("names")
-    env = cai_env(isolated_env, PYTHONIOENCODING="utf-8:strict")
 
     for args in (
         ("import", "--data-volume", volume, "-v"),
         ("import", "--data-volume", volume, "--from", str(archive), "--dry-run", "-v"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "containai", *args],
-            env=env,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        out, err = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
-        assert done.returncode == 0, err
-        assert "Traceback" not in err
-        no_control(out + err)
+        # Strict: an unencodable name printed raw would be a crash, not a replacement.
+        result = run_cai(isolated_env, *args, PYTHONIOENCODING="utf-8:strict")
+        assert result.code == 0, result.err
+        assert "Traceback" not in result.err
+        no_control(result.out + result.err)
 
 
 # -- one lock per volume, across homes ---------------------------------------------------------
@@ -309,7 +258,7 @@ def test_hostile_archive_names_and_a_non_utf8_name_print_safely(
 
 @pytest.mark.slow
 def test_two_homes_importing_into_one_volume_never_mix(
-    tmp_path: Path, docker_client: Any, new_volume: Any
+    tmp_path: Path, docker_client: Any, volume: str
 ) -> None:
     homes = []
     for tag in ("a", "b"):
@@ -317,7 +266,6 @@ def test_two_homes_importing_into_one_volume_never_mix(
         files = {f".claude/commands/c{n:02d}.md": f"{tag} {n}\n" * 50 for n in range(50)}
         write_files(home, files)
         homes.append(home)
-    volume = new_volume("two-homes")
 
     for round_ in range(20):
         runs = [Cai(home, "import", "--data-volume", volume) for home in homes]
@@ -329,48 +277,3 @@ def test_two_homes_importing_into_one_volume_never_mix(
         assert tags in ({b"a"}, {b"b"}), f"round {round_}: a mix of both homes"
         staged = [p for p in nodes if p.startswith(".containai/staging/")]
         assert staged == [], f"round {round_}: {staged}"
-
-
-# -- interrupts --------------------------------------------------------------------------------
-
-
-def test_sigint_right_after_the_helper_appears_leaves_nothing(
-    isolated_env: Path, docker_client: Any, new_volume: Any
-) -> None:
-    write_files(isolated_env, {f".claude/commands/c{n}.md": "x\n" * 1000 for n in range(200)})
-    for round_ in range(10):
-        volume = new_volume(f"sigint-{round_}")
-        run = Cai(isolated_env, "import", "--data-volume", volume)
-        deadline = time.monotonic() + 60
-        while run.running() and not helpers_of(docker_client, volume):
-            assert time.monotonic() < deadline, "no helper appeared"
-            time.sleep(0.002)
-        run.process.send_signal(signal.SIGINT)
-        result = run.finish(timeout=60)
-        if result.code == 0:
-            continue  # it finished before the signal landed: nothing to check this round
-        assert result.code == 130, f"round {round_}: {result.err}"
-        left = docker_client.api.containers(
-            all=True, filters={"label": f"containai.data-volume={volume}"}
-        )
-        assert left == [], f"round {round_}: {[c['Names'] for c in left]}"
-
-
-def test_sigterm_cleans_up_like_sigint(
-    isolated_env: Path, docker_client: Any, new_volume: Any
-) -> None:
-    write_files(isolated_env, {f".claude/commands/c{n}.md": "x\n" * 1000 for n in range(200)})
-    volume = new_volume("sigterm")
-    run = Cai(isolated_env, "import", "--data-volume", volume)
-    deadline = time.monotonic() + 60
-    while run.running() and not helpers_of(docker_client, volume):
-        assert time.monotonic() < deadline, "no helper appeared"
-        time.sleep(0.002)
-    run.process.send_signal(signal.SIGTERM)
-    result = run.finish(timeout=60)
-    assert result.code in (0, 143), result.err
-    left = docker_client.api.containers(
-        all=True, filters={"label": f"containai.data-volume={volume}"}
-    )
-    assert left == []
-    assert "Traceback" not in result.err

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import read_volume, trust, write_files
+from tests.support.engine import read_volume
+from tests.support.files import trust, write_files
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("engine_cleanup")]
 
@@ -53,6 +54,11 @@ def imported_volume(result: Any) -> str:
     assert result.code == 0, result.err
     name: str = json.loads(result.out)["volume"]["name"]
     return name
+
+
+def planned_actions(result: Any) -> dict[str, str]:
+    """What the plan of an import run with --json did with each path."""
+    return {item["path"]: item["action"] for item in json.loads(result.out)["items"]}
 
 
 # -- templates run nothing ---------------------------------------------------------------------
@@ -197,12 +203,9 @@ def test_from_dir_never_follows_a_link_back_into_the_home(
 
     result = cai("import", "--from", str(backup), "--json", "-v")
 
-    volume = imported_volume(result)
-    no_key_in(docker_client, volume)
-    document = json.loads(result.out)
-    actions = {item["path"]: item["action"] for item in document["items"]}
-    assert actions[".claude.json"] == "skip:symlink-outside"
-    assert actions[".gitconfig"] == "skip:symlink-outside"
+    no_key_in(docker_client, imported_volume(result))
+    actions = planned_actions(result)
+    assert actions[".claude.json"] == actions[".gitconfig"] == "skip:symlink-outside"
 
 
 def test_a_home_symlink_to_the_ssh_folder_copies_no_key(
@@ -212,10 +215,8 @@ def test_a_home_symlink_to_the_ssh_folder_copies_no_key(
 
     result = cai("import", "--json")
 
-    volume = imported_volume(result)
-    no_key_in(docker_client, volume)
-    actions = {item["path"]: item["action"] for item in json.loads(result.out)["items"]}
-    assert actions[".bashrc.d"] == "skip:opt-in"
+    no_key_in(docker_client, imported_volume(result))
+    assert planned_actions(result)[".bashrc.d"] == "skip:opt-in"
 
 
 def test_a_home_symlink_to_etc_shadow_is_not_read(
@@ -224,8 +225,7 @@ def test_a_home_symlink_to_etc_shadow_is_not_read(
     os.symlink("/etc/shadow", home / ".claude.json")
     result = cai("import", "--json")
     volume = imported_volume(result)
-    actions = {item["path"]: item["action"] for item in json.loads(result.out)["items"]}
-    assert actions[".claude.json"] == "skip:symlink-outside"
+    assert planned_actions(result)[".claude.json"] == "skip:symlink-outside"
     shadow = Path("/etc/shadow").read_bytes()
     assert all(node.data != shadow for node in read_volume(docker_client, volume).values())
 

@@ -7,35 +7,29 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.support.engine import (
     TEST_IMAGE,
     Node,
+    assert_private,
     containers_created,
-    helper_containers,
+    in_volume,
     read_volume,
     volume_checksum,
-    write_files,
+    volume_containers,
+    volume_exists,
 )
+from tests.support.files import SEED_SECRETS, write_files, write_linked_skills
 
 pytestmark = pytest.mark.engine
 
 AGENT = (1000, 1000)
 SAFE_DIRECTORY = "/home/agent/workspace"
-SEED_SECRETS = [
-    ".claude.json",
-    ".gemini/google_accounts.json",
-    ".gemini/oauth_creds.json",
-    ".local/share/opencode/auth.json",
-    ".config/gh/hosts.yml",
-    ".aider.conf.yml",
-    ".continue/config.yaml",
-    ".continue/config.json",
-]
 # Mirror deletions run `rm` in a container of engine.shell_image; use the local test image.
 SHELL_IMAGE = f'[engine]\nshell_image = "{TEST_IMAGE}"\n'
 STAMPED_BACKUP = re.compile(r"^\.containai/backups/[^/]+/\.claude/settings\.json$")
@@ -59,6 +53,27 @@ def import_json(cai: Any, volume: str, *args: str, code: int = 0) -> dict[str, A
     return document
 
 
+def imported(cai: Any, client: Any, volume: str, *args: str) -> tuple[Any, dict[str, Node]]:
+    """`cai import --data-volume VOLUME ARGS`, which must succeed; its result and what the
+    volume holds then."""
+    result = cai("import", "--data-volume", volume, *args)
+    assert result.code == 0, result.err
+    return result, read_volume(client, volume)
+
+
+@pytest.fixture
+def imported_once(cai: Any, isolated_env: Path, new_volume: Any) -> Callable[..., str]:
+    """``imported_once(files)``: a new volume into which a home holding ``files`` was imported."""
+
+    def make(files: dict[str, str | bytes]) -> str:
+        write_files(isolated_env, files)
+        volume = new_volume("once")
+        assert cai("import", "--data-volume", volume).code == 0
+        return str(volume)
+
+    return make
+
+
 def items(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["path"]: item for item in document["items"]}
 
@@ -72,73 +87,39 @@ def actions_of(document: dict[str, Any], path: str) -> list[str]:
     return [item["action"] for item in document["items"] if item["path"] == path]
 
 
-def run_in_volume(client: Any, volume: str, script: str) -> None:
-    """Change the volume the way an agent in its container would (as root, then chown)."""
-    client.containers.run(
-        TEST_IMAGE,
-        ["sh", "-c", script],
-        volumes={volume: {"bind": "/v", "mode": "rw"}},
-        network_mode="none",
-        remove=True,
-    )
-
-
-def volume_exists(client: Any, volume: str) -> bool:
-    return any(v.name == volume for v in client.volumes.list(filters={"name": volume}))
-
-
-def assert_private(files: dict[str, Node], path: str) -> None:
-    node = files[path]
-    assert node.kind == "file", path
-    assert node.mode == 0o600, f"{path}: {node.mode:o}"
-    assert (node.uid, node.gid) == AGENT, path
-    parent = path.rpartition("/")[0]
-    if parent:  # a file at the volume root has the volume root as parent: not ours to chmod
-        assert files[parent].mode == 0o700, f"{parent}: {files[parent].mode:o}"
-        assert (files[parent].uid, files[parent].gid) == AGENT, parent
-
-
 # -- secrets -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", SEED_SECRETS, ids=SEED_SECRETS)
 def test_a_seed_secret_is_imported_private_and_owned_by_the_agent(
-    path: str, cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    path: str, cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     token = sentinel()
     write_files(isolated_env, {path: f"token: {token}\n"})
-    volume = new_volume("secret")
 
-    result = cai("import", "--data-volume", volume)
+    files = imported(cai, docker_client, volume)[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[path].data == f"token: {token}\n".encode()
     assert_private(files, path)
 
 
 @pytest.mark.parametrize("path", SEED_SECRETS, ids=SEED_SECRETS)
 def test_no_secrets_leaves_a_seed_secret_out_of_a_fresh_volume(
-    path: str, cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    path: str, cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, {path: sentinel(), ".claude/CLAUDE.md": "# notes\n"})
-    volume = new_volume("nosecret")
 
-    result = cai("import", "--data-volume", volume, "--no-secrets")
+    files = imported(cai, docker_client, volume, "--no-secrets")[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert path not in files
     assert files[".claude/CLAUDE.md"].data == b"# notes\n"
 
 
 @pytest.mark.parametrize("path", SEED_SECRETS, ids=SEED_SECRETS)
 def test_no_secrets_leaves_an_existing_volume_copy_untouched(
-    path: str, cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    path: str, cai: Any, isolated_env: Path, docker_client: Any, imported_once: Any
 ) -> None:
-    write_files(isolated_env, {path: "first token\n"})
-    volume = new_volume("keepsecret")
-    assert cai("import", "--data-volume", volume).code == 0
+    volume = imported_once({path: "first token\n"})
     before = read_volume(docker_client, volume)[path]
     write_files(isolated_env, {path: "a rotated, longer token\n"})
 
@@ -154,13 +135,12 @@ def test_no_secrets_leaves_an_existing_volume_copy_untouched(
     ids=["verbose", "dry-run", "json", "dry-run-json-verbose"],
 )
 def test_secret_content_never_appears_in_any_output(
-    flags: tuple[str, ...], cai: Any, isolated_env: Path, new_volume: Any
+    flags: tuple[str, ...], cai: Any, isolated_env: Path, volume: str
 ) -> None:
     token = sentinel()
     write_files(isolated_env, dict.fromkeys(SEED_SECRETS, f"{token}\n"))
     write_files(isolated_env, {".claude/.credentials.json": token, ".ssh/id_ed25519": token})
     user_config(isolated_env, '[import]\nadditional_paths = ["~/.ssh"]\n')
-    volume = new_volume("quiet")
 
     first = cai("import", "--data-volume", volume, *flags)
     second = cai("import", "--data-volume", volume, *flags)
@@ -196,44 +176,42 @@ def test_a_secret_reached_through_an_additional_directory_is_still_a_secret(
 # -- credentials -------------------------------------------------------------------------------
 
 
-def test_a_host_credential_becomes_an_empty_private_placeholder(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
-) -> None:
+@pytest.fixture
+def credential_token(isolated_env: Path) -> str:
+    """The token of a Claude login (a credential) in the fake home."""
     token = sentinel()
     write_files(isolated_env, {".claude/.credentials.json": token})
-    volume = new_volume("cred")
+    return token
 
-    result = cai("import", "--data-volume", volume, "--verbose")
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
+def test_a_host_credential_becomes_an_empty_private_placeholder(
+    cai: Any, docker_client: Any, credential_token: str, volume: str
+) -> None:
+    token = credential_token
+
+    result, files = imported(cai, docker_client, volume, "--verbose")
+
     assert files[".claude/.credentials.json"].data == b""
     assert_private(files, ".claude/.credentials.json")
     assert token not in result.out + result.err
 
 
 def test_a_credential_named_in_additional_paths_is_copied(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, credential_token: str, volume: str
 ) -> None:
-    token = sentinel()
-    write_files(isolated_env, {".claude/.credentials.json": token})
+    token = credential_token
     user_config(isolated_env, '[import]\nadditional_paths = ["~/.claude/.credentials.json"]\n')
-    volume = new_volume("credopt")
 
-    result = cai("import", "--data-volume", volume)
+    files = imported(cai, docker_client, volume)[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[".claude/.credentials.json"].data == token.encode()
     assert_private(files, ".claude/.credentials.json")
 
 
 def test_an_opted_in_credential_replaces_the_placeholder_of_an_earlier_import(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, credential_token: str, volume: str
 ) -> None:
-    token = sentinel()
-    write_files(isolated_env, {".claude/.credentials.json": token})
-    volume = new_volume("credlater")
+    token = credential_token
     assert cai("import", "--data-volume", volume).code == 0
     assert read_volume(docker_client, volume)[".claude/.credentials.json"].data == b""
     user_config(isolated_env, '[import]\nadditional_paths = ["~/.claude/.credentials.json"]\n')
@@ -245,17 +223,14 @@ def test_an_opted_in_credential_replaces_the_placeholder_of_an_earlier_import(
 
 
 def test_a_credential_in_a_backup_directory_given_with_from_is_copied(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     token = sentinel()
     backup = isolated_env.parent / "backup"
     write_files(backup, {".claude/.credentials.json": token, ".claude/CLAUDE.md": "# backed up\n"})
-    volume = new_volume("from")
 
-    result = cai("import", "--data-volume", volume, "--from", str(backup))
+    files = imported(cai, docker_client, volume, "--from", str(backup))[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[".claude/.credentials.json"].data == token.encode()
     assert_private(files, ".claude/.credentials.json")
     assert files[".claude/CLAUDE.md"].data == b"# backed up\n"
@@ -265,9 +240,8 @@ def test_a_credential_in_a_backup_directory_given_with_from_is_copied(
 
 
 def test_a_missing_claude_settings_file_becomes_an_empty_json_object(
-    cai: Any, docker_client: Any, new_volume: Any
+    cai: Any, docker_client: Any, volume: str
 ) -> None:
-    volume = new_volume("json")
 
     result = cai("import", "--data-volume", volume)
 
@@ -280,11 +254,9 @@ def test_a_missing_claude_settings_file_becomes_an_empty_json_object(
 
 
 def test_a_placeholder_never_overwrites_an_existing_volume_file(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, imported_once: Any
 ) -> None:
-    write_files(isolated_env, {".claude/settings.json": '{"theme": "dark"}\n'})
-    volume = new_volume("keepjson")
-    assert cai("import", "--data-volume", volume).code == 0
+    volume = imported_once({".claude/settings.json": '{"theme": "dark"}\n'})
     (isolated_env / ".claude/settings.json").unlink()
 
     result = cai("import", "--data-volume", volume)
@@ -314,10 +286,9 @@ GITCONFIG = """\
 
 
 def test_the_git_config_is_filtered_and_trusts_the_workspace(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, {".gitconfig": GITCONFIG})
-    volume = new_volume("git")
 
     result = cai("import", "--data-volume", volume)
 
@@ -333,11 +304,9 @@ def test_the_git_config_is_filtered_and_trusts_the_workspace(
 
 
 def test_importing_the_git_config_twice_gives_identical_bytes(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, imported_once: Any
 ) -> None:
-    write_files(isolated_env, {".gitconfig": GITCONFIG})
-    volume = new_volume("git2")
-    assert cai("import", "--data-volume", volume).code == 0
+    volume = imported_once({".gitconfig": GITCONFIG})
     first = read_volume(docker_client, volume)[".gitconfig"].data
     # A touched host file (new mtime, same content) must not make the safe block grow either.
     os.utime(isolated_env / ".gitconfig", (time.time() + 5, time.time() + 5))
@@ -358,7 +327,7 @@ PRIVATE = {".bashrc.d/secrets.priv.sh", ".bashrc.d/work.priv.stuff.sh"}
 
 
 @pytest.mark.parametrize(
-    ("flags", "config", "imported"),
+    ("flags", "config", "priv_imported"),
     [
         ((), "", False),
         (("--no-excludes",), "", False),
@@ -370,31 +339,27 @@ PRIVATE = {".bashrc.d/secrets.priv.sh", ".bashrc.d/work.priv.stuff.sh"}
 def test_priv_files_in_bashrc_d_are_excluded_unless_exclude_priv_is_off(
     flags: tuple[str, ...],
     config: str,
-    imported: bool,
+    priv_imported: bool,
     cai: Any,
     isolated_env: Path,
     docker_client: Any,
-    new_volume: Any,
+    volume: str,
 ) -> None:
     write_files(isolated_env, BASHRC_D)
     if config:
         user_config(isolated_env, config)
-    volume = new_volume("priv")
 
-    result = cai("import", "--data-volume", volume, *flags)
+    files = imported(cai, docker_client, volume, *flags)[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[".bashrc.d/normal.sh"].data == b"export A=1\n"
     for path in PRIVATE:
-        assert (path in files) is imported, path
+        assert (path in files) is priv_imported, path
 
 
 def test_an_excluded_priv_file_is_reported_as_a_skipped_file_not_a_directory(
-    cai: Any, isolated_env: Path, new_volume: Any
+    cai: Any, isolated_env: Path, volume: str
 ) -> None:
     write_files(isolated_env, BASHRC_D)
-    volume = new_volume("privjson")
 
     document = import_json(cai, volume, "--dry-run")
     text = cai("import", "--data-volume", volume, "--dry-run").out
@@ -437,18 +402,15 @@ def test_config_excludes_drop_a_subtree_and_no_excludes_brings_it_back(
 
 
 def test_packaged_default_excludes_drop_caches_and_verbose_names_the_rule(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, SKILLS)
     write_files(isolated_env, {".claude/projects/p1/session.jsonl": "{}\n", ".claude/x.md": "x\n"})
     # ~/.claude as a whole, so that its projects/ folder is walked and has to be excluded.
     user_config(isolated_env, '[import]\nadditional_paths = ["~/.claude"]\n')
-    volume = new_volume("defaults")
 
-    result = cai("import", "--data-volume", volume, "--verbose")
+    result, files = imported(cai, docker_client, volume, "--verbose")
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[".claude/x.md"].data == b"x\n"
     assert files[".claude/skills/big/model.bin"].data == b"weights\n"
     for gone in (
@@ -466,10 +428,9 @@ def test_packaged_default_excludes_drop_caches_and_verbose_names_the_rule(
 
 
 def test_a_dry_run_on_a_new_volume_name_creates_nothing(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, {".claude/settings.json": "{}\n"})
-    volume = new_volume("dry")
 
     result = cai("import", "--data-volume", volume, "--dry-run")
 
@@ -479,15 +440,13 @@ def test_a_dry_run_on_a_new_volume_name_creates_nothing(
     assert volume in first
     assert "would create" in first
     assert re.search(r"^add\s+\.claude/settings\.json", result.out, re.M)
-    assert helper_containers(docker_client, volume) == []
+    assert volume_containers(docker_client, volume) == []
 
 
 def test_a_dry_run_on_an_existing_volume_changes_nothing(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, imported_once: Any
 ) -> None:
-    write_files(isolated_env, {".claude/settings.json": "{}\n", ".claude/CLAUDE.md": "one\n"})
-    volume = new_volume("drysame")
-    assert cai("import", "--data-volume", volume).code == 0
+    volume = imported_once({".claude/settings.json": "{}\n", ".claude/CLAUDE.md": "one\n"})
     before = volume_checksum(docker_client, volume)
     write_files(isolated_env, {".claude/CLAUDE.md": "two, longer\n", ".vimrc": "set nu\n"})
 
@@ -507,7 +466,7 @@ def test_a_dry_run_on_an_existing_volume_changes_nothing(
 
 
 def test_the_dry_run_json_plan_lists_the_expected_actions_without_content(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     token = sentinel()
     write_files(
@@ -519,7 +478,6 @@ def test_the_dry_run_json_plan_lists_the_expected_actions_without_content(
             **BASHRC_D,
         },
     )
-    volume = new_volume("dryjson")
 
     result = cai("import", "--data-volume", volume, "--dry-run", "--json")
 
@@ -552,10 +510,9 @@ def test_the_dry_run_json_plan_lists_the_expected_actions_without_content(
 
 
 def test_a_real_run_with_json_prints_the_dry_run_plan_and_its_result(
-    cai: Any, isolated_env: Path, new_volume: Any
+    cai: Any, isolated_env: Path, volume: str
 ) -> None:
     write_files(isolated_env, {".claude/settings.json": "{}\n", **BASHRC_D})
-    volume = new_volume("same")
 
     dry = import_json(cai, volume, "--dry-run")
     real = import_json(cai, volume)
@@ -572,7 +529,7 @@ def test_a_real_run_with_json_prints_the_dry_run_plan_and_its_result(
 
 
 def test_a_second_import_sends_nothing_and_one_change_sends_one_file(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(
         isolated_env,
@@ -586,7 +543,6 @@ def test_a_second_import_sends_nothing_and_one_change_sends_one_file(
             **BASHRC_D,
         },
     )
-    volume = new_volume("incr")
     first = import_json(cai, volume)
     assert first["result"]["files_sent"] > 5
 
@@ -629,13 +585,12 @@ def test_a_file_removed_on_the_host_stays_in_the_volume_unless_mirror_is_on(
 
 
 def test_mirror_with_no_secrets_keeps_the_secrets_already_in_the_volume(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, {".ssh/id_ed25519": "KEY\n", ".ssh/config": "Host x\n"})
     user_config(
         isolated_env, '[import]\nadditional_paths = ["~/.ssh"]\nmirror = true\n' + SHELL_IMAGE
     )
-    volume = new_volume("mirrorsecret")
     assert cai("import", "--data-volume", volume).code == 0
 
     dry = import_json(cai, volume, "--dry-run", "--no-secrets")
@@ -656,10 +611,9 @@ SSH = {
 
 
 def test_ssh_keys_never_reach_the_volume_without_opt_in(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, SSH)
-    volume = new_volume("ssh")
 
     result = cai("import", "--data-volume", volume)
 
@@ -668,17 +622,14 @@ def test_ssh_keys_never_reach_the_volume_without_opt_in(
 
 
 def test_ssh_opt_in_imports_the_private_key_privately(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, SSH)
     (isolated_env / ".ssh").chmod(0o755)  # a lax host folder: the volume copy is private anyway
     user_config(isolated_env, '[import]\nadditional_paths = ["~/.ssh"]\n')
-    volume = new_volume("sshopt")
 
-    result = cai("import", "--data-volume", volume)
+    files = imported(cai, docker_client, volume)[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[".ssh/id_ed25519"].data == SSH[".ssh/id_ed25519"].encode()
     assert files[".ssh/id_ed25519.pub"].data == SSH[".ssh/id_ed25519.pub"].encode()
     assert files[".ssh/config"].data == SSH[".ssh/config"].encode()
@@ -686,16 +637,13 @@ def test_ssh_opt_in_imports_the_private_key_privately(
 
 
 def test_ssh_opt_in_with_no_secrets_leaves_the_private_key_out(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, SSH)
     user_config(isolated_env, '[import]\nadditional_paths = ["~/.ssh"]\n')
-    volume = new_volume("sshnosecret")
 
-    result = cai("import", "--data-volume", volume, "--no-secrets")
+    files = imported(cai, docker_client, volume, "--no-secrets")[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert ".ssh/id_ed25519" not in files
     assert files[".ssh/config"].data == SSH[".ssh/config"].encode()
     assert files[".ssh/id_ed25519.pub"].data == SSH[".ssh/id_ed25519.pub"].encode()
@@ -708,14 +656,20 @@ EDIT_IN_CONTAINER = (
 )
 
 
-def test_a_file_edited_in_the_container_is_backed_up_when_the_host_copy_wins(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
-) -> None:
-    write_files(isolated_env, {".claude/settings.json": '{"theme": "dark"}\n'})
-    volume = new_volume("conflict")
-    assert cai("import", "--data-volume", volume).code == 0
-    run_in_volume(docker_client, volume, EDIT_IN_CONTAINER)
+@pytest.fixture
+def conflicted(imported_once: Any, isolated_env: Path, docker_client: Any) -> str:
+    """A volume whose settings.json the agent changed since the import, while the host's changed
+    too: the next import finds a conflict."""
+    volume = imported_once({".claude/settings.json": '{"theme": "dark"}\n'})
+    in_volume(docker_client, volume, EDIT_IN_CONTAINER)
     write_files(isolated_env, {".claude/settings.json": '{"theme": "light"}\n'})
+    return str(volume)
+
+
+def test_a_file_edited_in_the_container_is_backed_up_when_the_host_copy_wins(
+    cai: Any, docker_client: Any, conflicted: str
+) -> None:
+    volume = conflicted
 
     document = import_json(cai, volume)
 
@@ -729,14 +683,8 @@ def test_a_file_edited_in_the_container_is_backed_up_when_the_host_copy_wins(
     assert document["result"]["backups"] == backups
 
 
-def test_a_conflict_is_reported_in_the_default_output(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
-) -> None:
-    write_files(isolated_env, {".claude/settings.json": '{"theme": "dark"}\n'})
-    volume = new_volume("conflicttext")
-    assert cai("import", "--data-volume", volume).code == 0
-    run_in_volume(docker_client, volume, EDIT_IN_CONTAINER)
-    write_files(isolated_env, {".claude/settings.json": '{"theme": "light"}\n'})
+def test_a_conflict_is_reported_in_the_default_output(cai: Any, conflicted: str) -> None:
+    volume = conflicted
 
     result = cai("import", "--data-volume", volume)
 
@@ -746,13 +694,9 @@ def test_a_conflict_is_reported_in_the_default_output(
 
 
 def test_on_conflict_skip_keeps_the_container_copy(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, conflicted: str
 ) -> None:
-    write_files(isolated_env, {".claude/settings.json": '{"theme": "dark"}\n'})
-    volume = new_volume("conflictskip")
-    assert cai("import", "--data-volume", volume).code == 0
-    run_in_volume(docker_client, volume, EDIT_IN_CONTAINER)
-    write_files(isolated_env, {".claude/settings.json": '{"theme": "light"}\n'})
+    volume = conflicted
     user_config(isolated_env, '[import]\non_conflict = "skip"\n')
 
     document = import_json(cai, volume)
@@ -764,20 +708,20 @@ def test_on_conflict_skip_keeps_the_container_copy(
     assert (item["action"], item["resolution"]) == ("conflict", "skip")
 
 
-def test_a_volume_file_where_a_directory_must_go_is_a_conflict_not_replaced(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+def test_a_forced_import_does_not_replace_a_volume_file_where_a_directory_must_go(
+    cai: Any, docker_client: Any, imported_once: Any
 ) -> None:
-    write_files(isolated_env, {".config/gh/config.yml": "git_protocol: ssh\n"})
-    volume = new_volume("parentfile")
-    assert cai("import", "--data-volume", volume).code == 0
+    volume = imported_once({".config/gh/config.yml": "git_protocol: ssh\n"})
     # The agent replaced the folder with a file of its own.
-    run_in_volume(
+    in_volume(
         docker_client,
         volume,
         "rm -rf /v/.config/gh && echo mine > /v/.config/gh && chown 1000:1000 /v/.config/gh",
     )
 
-    document = import_json(cai, volume)
+    # --force: the host must win, yet the agent's file is not replaced (three-way: see
+    # test_three_way.py for the default, which keeps it without a word).
+    document = import_json(cai, volume, "--force")
 
     node = read_volume(docker_client, volume)[".config/gh"]
     assert (node.kind, node.data) == ("file", b"mine\n")
@@ -788,21 +732,14 @@ def test_a_volume_file_where_a_directory_must_go_is_a_conflict_not_replaced(
 
 
 def test_symlinks_inside_a_directory_entry_are_kept_or_made_relative(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     skills = isolated_env / ".claude/skills"
-    write_files(skills, {"real.md": "real\n", "sub/deep.md": "deep\n"})
-    (skills / "relative").symlink_to("real.md")
-    (skills / "inside").symlink_to(skills / "real.md")
-    (skills / "sub/inside").symlink_to(skills / "real.md")
-    (skills / "outside").symlink_to("/etc/hostname")
+    write_linked_skills(skills)
     (skills / "dirlink").symlink_to(skills / "sub")
-    volume = new_volume("links")
 
-    result = cai("import", "--data-volume", volume, "--verbose")
+    result, files = imported(cai, docker_client, volume, "--verbose")
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     expected = {
         "relative": "real.md",
         "inside": "real.md",
@@ -818,7 +755,7 @@ def test_symlinks_inside_a_directory_entry_are_kept_or_made_relative(
 
 
 def test_an_entry_that_is_itself_a_symlink_is_followed(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(
         isolated_env,
@@ -831,12 +768,9 @@ def test_an_entry_that_is_itself_a_symlink_is_followed(
     (isolated_env / ".config").mkdir()
     (isolated_env / ".config/nvim").symlink_to(isolated_env / "dotfiles/nvim")
     (isolated_env / ".vimrc").symlink_to("dotfiles/vimrc")
-    volume = new_volume("stow")
 
-    result = cai("import", "--data-volume", volume)
+    files = imported(cai, docker_client, volume)[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     assert files[".config/nvim"].kind == "dir"
     assert files[".config/nvim/init.lua"].data == b"vim.o.number = true\n"
     assert files[".config/nvim/lua/plugins.lua"].data == b"return {}\n"
@@ -847,7 +781,7 @@ def test_an_entry_that_is_itself_a_symlink_is_followed(
 
 
 def test_a_hook_script_keeps_its_mode_and_mtime(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(
         isolated_env,
@@ -857,24 +791,20 @@ def test_a_hook_script_keeps_its_mode_and_mtime(
     script.chmod(0o755)
     (isolated_env / ".claude/hooks/notes.txt").chmod(0o640)
     os.utime(script, (1_600_000_000.75, 1_600_000_000.75))
-    volume = new_volume("modes")
 
-    result = cai("import", "--data-volume", volume)
+    files = imported(cai, docker_client, volume)[1]
 
-    assert result.code == 0, result.err
-    files = read_volume(docker_client, volume)
     node = files[".claude/hooks/pre.sh"]
     assert (node.mode, node.mtime, node.uid, node.gid) == (0o755, 1_600_000_000, *AGENT)
     assert files[".claude/hooks/notes.txt"].mode == 0o640
 
 
 def test_a_mode_change_on_the_host_reaches_the_volume(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, {".claude/hooks/pre.sh": "#!/bin/sh\necho hi\n"})
     script = isolated_env / ".claude/hooks/pre.sh"
     script.chmod(0o644)
-    volume = new_volume("chmod")
     assert cai("import", "--data-volume", volume).code == 0
     script.chmod(0o755)  # chmod +x changes neither size nor mtime
 
@@ -913,11 +843,10 @@ def test_a_host_path_of_the_wrong_type_fails_that_path_only(
     cai: Any,
     isolated_env: Path,
     docker_client: Any,
-    new_volume: Any,
+    volume: str,
 ) -> None:
     write_files(isolated_env, {".claude/settings.json": '{"a": 1}\n', ".vimrc": "set nu\n"})
     make(isolated_env / relative)
-    volume = new_volume("fail")
 
     document = import_json(cai, volume, code=1)
     text = cai("import", "--data-volume", volume)
@@ -937,11 +866,10 @@ def test_a_host_path_of_the_wrong_type_fails_that_path_only(
 
 
 def test_each_import_creates_at_most_one_helper_and_leaves_none(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(isolated_env, {".claude/settings.json": "{}\n", ".claude/skills/a.md": "a\n"})
-    volume = new_volume("helper")
-    assert helper_containers(docker_client, volume) == []
+    assert volume_containers(docker_client, volume) == []
 
     seen: set[str] = set()
     for args in ((), (), ("--dry-run",)):
@@ -953,4 +881,4 @@ def test_each_import_creates_at_most_one_helper_and_leaves_none(
         created = containers_created(docker_client, volume, start, end) - seen
         seen |= created
         assert len(created) == 1, (args, created)
-        assert helper_containers(docker_client, volume) == []
+        assert volume_containers(docker_client, volume) == []

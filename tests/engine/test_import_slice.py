@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import read_volume, write_files
+from tests.support.engine import read_volume
+from tests.support.files import write_files
 
 pytestmark = pytest.mark.engine
 
 
 def test_import_copies_git_and_gh_into_a_labelled_volume(
-    cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
+    cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
     write_files(
         isolated_env,
@@ -22,7 +23,6 @@ def test_import_copies_git_and_gh_into_a_labelled_volume(
             ".config/gh/config.yml": "git_protocol: ssh\n",
         },
     )
-    volume = new_volume("slice")
 
     result = cai("import", "--data-volume", volume)
 

@@ -30,9 +30,12 @@ import pytest
 
 from containai import settings
 from containai import workspaces as volumes
-from containai.steps.containers import AGENT_SOCKET, container_name, ssh_agent_forwarding
+from containai.steps import ssh_agent as forwarding
+from containai.steps.containers import container_name
+from containai.steps.ssh_agent import CONTAINER_SOCKET, RELAY_MOUNT
 from containai.ui import UI
-from tests.conftest import TEST_IMAGE, read_volume, write_files
+from tests.support.engine import TEST_IMAGE, read_volume, volume_exists
+from tests.support.files import write_files
 
 pytestmark = pytest.mark.engine
 
@@ -244,15 +247,17 @@ def container_volume(client: Any, workspace: Path) -> str:
     return label
 
 
-def volume_exists(client: Any, name: str) -> bool:
-    return any(v.name == name for v in client.volumes.list(filters={"name": name}))
-
-
 def dry_run_volume(cai: Any) -> str:
     result = cai("import", "--dry-run", "--json")
     assert result.code == 0, result.err
     name: str = json.loads(result.out)["volume"]["name"]
     return name
+
+
+def assert_no_agent_in_the_shell(cai: Any, workspace: Path) -> None:
+    shown = cai("shell", str(workspace), "--", "sh", "-c", 'echo "${SSH_AUTH_SOCK-unset}"')
+    assert shown.code == 0, shown.err
+    assert shown.out == "unset\n"
 
 
 def agent_lines(err: str) -> list[str]:
@@ -275,12 +280,14 @@ def test_forwarded_agent_lists_the_host_identities_and_no_key_is_copied(
     write_files(isolated_env, {".bash_aliases": "alias ll='ls -l'\n"})
     start(cai, workspace)
 
-    # The socket (never a key) is mounted at the fixed path, and the container's own command
-    # sees SSH_AUTH_SOCK there.
+    # The relay's directory (never a key, nor the host's socket) is mounted at the fixed path,
+    # and the container's own command sees SSH_AUTH_SOCK there.
     attrs = inspect(docker_client, workspace)
     mounts = {m["Destination"]: m for m in attrs["Mounts"]}
-    assert mounts[AGENT_SOCKET]["Source"] == str(ssh_agent.socket)
-    assert f"SSH_AUTH_SOCK={AGENT_SOCKET}" in attrs["Config"]["Env"]
+    relay = forwarding.relay_directory(container_name(workspace))
+    assert mounts[RELAY_MOUNT]["Source"] == str(relay)
+    assert str(ssh_agent.socket) not in {m["Source"] for m in attrs["Mounts"]}
+    assert f"SSH_AUTH_SOCK={CONTAINER_SOCKET}" in attrs["Config"]["Env"]
 
     copy_executable(docker_client, workspace, agent_client, CLIENT_IN_CONTAINER)
     listed = cai("shell", str(workspace), "--", CLIENT_IN_CONTAINER)
@@ -292,7 +299,7 @@ def test_forwarded_agent_lists_the_host_identities_and_no_key_is_copied(
 
     shown = cai("shell", str(workspace), "--", "sh", "-c", 'echo "$SSH_AUTH_SOCK"')
     assert shown.code == 0, shown.err
-    assert shown.out == f"{AGENT_SOCKET}\n"
+    assert shown.out == f"{CONTAINER_SOCKET}\n"
 
     # A hot-reload import of the fake HOME (which holds ~/.ssh/id_ed25519) copies no key either.
     imported = cai("import", str(workspace))
@@ -328,11 +335,9 @@ def test_no_agent_on_the_host_is_a_one_line_note(
     assert len(notes) == 1, result.err
     assert "none forwarded" in notes[0] or "no SSH agent" in notes[0], notes
     assert "warning" not in notes[0] and "error" not in notes[0].lower()
-    assert AGENT_SOCKET not in mount_targets(docker_client, workspace)
+    assert RELAY_MOUNT not in mount_targets(docker_client, workspace)
 
-    shown = cai("shell", str(workspace), "--", "sh", "-c", 'echo "${SSH_AUTH_SOCK-unset}"')
-    assert shown.code == 0, shown.err
-    assert shown.out == "unset\n"
+    assert_no_agent_in_the_shell(cai, workspace)
 
 
 def test_forward_ssh_agent_false_mounts_nothing(
@@ -350,13 +355,11 @@ def test_forward_ssh_agent_false_mounts_nothing(
     start(cai, workspace)
 
     attrs = inspect(docker_client, workspace)
-    assert AGENT_SOCKET not in {m["Destination"] for m in attrs["Mounts"]}
+    assert RELAY_MOUNT not in {m["Destination"] for m in attrs["Mounts"]}
     assert str(listening_socket) not in {m["Source"] for m in attrs["Mounts"]}
     assert not [e for e in attrs["Config"]["Env"] or [] if e.startswith("SSH_AUTH_SOCK=")]
 
-    shown = cai("shell", str(workspace), "--", "sh", "-c", 'echo "${SSH_AUTH_SOCK-unset}"')
-    assert shown.code == 0, shown.err
-    assert shown.out == "unset\n"
+    assert_no_agent_in_the_shell(cai, workspace)
 
 
 def test_starting_again_after_the_agent_is_gone_leaves_the_host_path_alone(
@@ -386,10 +389,17 @@ def test_starting_again_after_the_agent_is_gone_leaves_the_host_path_alone(
 # A remote DOCKER_HOST cannot be reached here, so the decision is tested on its own.
 
 
-def _forwarding(workspace: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def _run_of(workspace: Path) -> tuple[Any, io.StringIO]:
     err = io.StringIO()
-    run = SimpleNamespace(settings=settings.load(workspace), ui=UI(err=err))
-    binds, environment = ssh_agent_forwarding(run)  # type: ignore[arg-type]
+    loaded = settings.load(workspace)
+    agent = SimpleNamespace(uid=loaded.get_int("agent.uid"), gid=loaded.get_int("agent.gid"))
+    run = SimpleNamespace(settings=loaded, ui=UI(err=err), agent=agent, options=SimpleNamespace())
+    return run, err
+
+
+def _forwarding(workspace: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    run, err = _run_of(workspace)
+    binds, environment = forwarding.forwarding(run, "the-container")
     return binds, environment, err.getvalue().splitlines()
 
 
@@ -404,11 +414,11 @@ def test_a_remote_docker_host_gets_no_agent_and_says_so(
     binds, environment, notes = _forwarding(workspace)
     assert binds == {} and environment == {}
     assert len(notes) == 1, notes
-    assert host in notes[0] and "none forwarded" in notes[0]
+    assert host in notes[0] and "cannot reach this machine's SSH agent" in notes[0]
 
 
 @pytest.mark.parametrize("host", [None, "unix:///var/run/docker.sock"])
-def test_a_local_docker_host_gets_the_agent(
+def test_a_local_docker_host_gets_the_relay_directory(
     workspace: Path, listening_socket: Path, monkeypatch: pytest.MonkeyPatch, host: str | None
 ) -> None:
     monkeypatch.setenv("SSH_AUTH_SOCK", str(listening_socket))
@@ -417,8 +427,10 @@ def test_a_local_docker_host_gets_the_agent(
     else:
         monkeypatch.setenv("DOCKER_HOST", host)
     binds, environment, notes = _forwarding(workspace)
-    assert binds == {str(listening_socket): {"bind": AGENT_SOCKET, "mode": "rw"}}
-    assert environment == {"SSH_AUTH_SOCK": AGENT_SOCKET}
+    relay = forwarding.relay_directory("the-container")
+    assert binds == {str(relay): {"bind": RELAY_MOUNT, "mode": "rw"}}
+    assert relay.is_dir()
+    assert environment == {"SSH_AUTH_SOCK": CONTAINER_SOCKET}
     assert notes == []
 
 
@@ -428,20 +440,17 @@ def test_a_stale_ssh_auth_sock_is_a_note(
     monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "gone.sock"))
     binds, environment, notes = _forwarding(workspace)
     assert binds == {} and environment == {}
-    assert len(notes) == 1 and "gone.sock" in notes[0], notes
+    assert len(notes) == 1 and "no SSH agent" in notes[0], notes
 
 
-def test_a_relative_ssh_auth_sock_is_mounted_by_its_absolute_path(
+def test_a_relative_ssh_auth_sock_is_relayed_by_its_absolute_path(
     workspace: Path, listening_socket: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # `ssh-agent -a agent.sock` exports a relative SSH_AUTH_SOCK. Docker reads a bind source
-    # that is not absolute as a *volume name*: the container would get an empty new volume
-    # "agent.sock" at the socket path instead of the agent.
+    # `ssh-agent -a agent.sock` exports a relative SSH_AUTH_SOCK; the relay runs from /.
     monkeypatch.chdir(listening_socket.parent)
     monkeypatch.setenv("SSH_AUTH_SOCK", listening_socket.name)
-    binds, environment, _notes = _forwarding(workspace)
-    assert environment == {"SSH_AUTH_SOCK": AGENT_SOCKET}
-    assert list(binds) == [str(listening_socket)], binds
+    run, _ = _run_of(workspace)
+    assert forwarding._host_agent(run) == str(listening_socket)
 
 
 # -- 2. cai shell -----------------------------------------------------------------------------

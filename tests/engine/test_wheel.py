@@ -138,10 +138,12 @@ def outside(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return cwd, env
 
 
-def run_cai(venv: Venv, where: tuple[Path, dict[str, str]], *args: str) -> str:
+def run_in(where: tuple[Path, dict[str, str]], *args: str | Path) -> str:
+    """Run ``args`` in the working directory and environment ``where``: its stdout (it must
+    succeed, without a traceback)."""
     cwd, env = where
     done = subprocess.run(
-        [str(venv.cai), *args],
+        [str(arg) for arg in args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -149,9 +151,13 @@ def run_cai(venv: Venv, where: tuple[Path, dict[str, str]], *args: str) -> str:
         timeout=60,
         check=False,
     )
-    assert done.returncode == 0, f"cai {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stderr}"
     assert "Traceback" not in done.stderr
     return done.stdout
+
+
+def run_cai(venv: Venv, where: tuple[Path, dict[str, str]], *args: str) -> str:
+    return run_in(where, venv.cai, *args)
 
 
 def version(source: Path) -> str:
@@ -163,17 +169,8 @@ def version(source: Path) -> str:
 
 
 def data_root(venv: Venv, where: tuple[Path, dict[str, str]]) -> Path:
-    cwd, env = where
-    done = subprocess.run(
-        [str(venv.python), "-c", "from containai import resources; print(resources.data_root())"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return Path(done.stdout.strip())
+    script = "from containai import resources; print(resources.data_root())"
+    return Path(run_in(where, venv.python, "-c", script).strip())
 
 
 # --- the wheel ------------------------------------------------------------------------------

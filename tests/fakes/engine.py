@@ -21,6 +21,7 @@ created, never-started container with a named volume at /data; the fake does the
 - A stream cut inside a file fails the put and leaves that file torn: the bytes received,
   owned 0:0, dated now. One cut inside a header fails too. One that stops between members
   (even before a member's padding), without the end-of-archive blocks, is accepted.
+- stat (HEAD) of a path below a file fails ("not a directory"); of a missing path is a 404.
 - get yields the tree under the path's basename (``data``, ``data/a``, ...; the root itself
   first), depth first with the names of a directory in byte order. The second name of an
   inode (a symlink's too) is a hard-link entry (size 0) whose linkname is the first name,
@@ -46,6 +47,7 @@ from containai.engine.volumes import VolumeInfo
 from containai.errors import EngineError
 
 MTIME = 1_600_000_000  # the default date of what a test puts into a volume by hand
+NOW = 1_800_000_000  # the clock of the fake volume of the unit tests' ``volume`` fixture
 NodeKind = Literal["file", "dir", "symlink"]
 _TYPE_BITS = {"dir": 0o40000, "file": 0o100000, "symlink": 0o120000}
 _RM = ["sh", "-c", 'cd /data && rm -rf -- "$@"', "sh"]  # what steps.volume.delete_planned runs
@@ -291,6 +293,7 @@ class FakeHelper:
         self.volume, self.mount, self.read_only = volume, mount, read_only
         self.id = f"fake-helper-{volume.name}"
         self.puts = 0  # streams received: a no-op run sends none
+        self.requests: list[tuple[str, str]] = []  # get_if_present and stat calls, in order
         self.closed = False
 
     def put(self, stream: Iterable[bytes]) -> None:
@@ -307,6 +310,42 @@ class FakeHelper:
             raise EngineError(f"reading the volume failed: no such file: {path}")
         top = (path or self.mount.rstrip("/")).rpartition("/")[2]
         return self.volume.tar(path, top)
+
+    def get_if_present(self, path: str) -> Iterator[bytes] | None:
+        """Like ``get``, or None when the volume has nothing there; below a file, the engine's
+        "not a directory" error."""
+        self.requests.append(("get", path))
+        if self._lookup(path) is None:
+            return None
+        return self.get(path)
+
+    def stat(self, path: str) -> dict[str, object] | None:
+        """The engine's stat (HEAD): Go's FileMode type bits, an RFC 3339 mtime; None: absent."""
+        self.requests.append(("head", path))
+        node = self._lookup(path)
+        if node is None:
+            return None
+        go_type = {"dir": 1 << 31, "symlink": 1 << 27, "file": 0}[node.kind]
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(node.mtime))
+        size = len(node.content) if node.kind == "file" else 4096
+        # The engine names where a symlink resolves (absolute), not its link text.
+        target = f"{self.mount}/{node.linkname}" if node.kind == "symlink" else ""
+        return {
+            "name": path.rpartition("/")[2],
+            "size": size,
+            "mode": node.mode | go_type,
+            "mtime": stamp,
+            "linkTarget": target,
+        }
+
+    def _lookup(self, path: str) -> Node | None:
+        self._check_open()
+        path = path.strip("/")
+        for parent in _parents(path):
+            found = self.volume.nodes.get(parent)
+            if found is not None and found.kind != "dir":
+                raise EngineError(f"reading the volume failed: {path}: not a directory")
+        return self.volume.nodes.get(path)
 
     @contextlib.contextmanager
     def open_file(self, path: str) -> Iterator[tuple[IO[bytes], int]]:

@@ -1,4 +1,5 @@
-"""The `cai` program: help, version, completion, `cai config`, error mapping, positionals."""
+"""containai.cli, the `cai` program: help, version, completion, exit codes and one-line errors,
+and the optional workspace positional."""
 
 from __future__ import annotations
 
@@ -11,20 +12,8 @@ import pytest
 
 import containai
 from containai.cli import optional_positionals
-from containai.tasks import ns
-from tests.conftest import trust
-
-
-@pytest.fixture
-def work(isolated_env: Path) -> Path:
-    """The current directory of the test (set by the autouse isolated_env fixture)."""
-    return Path.cwd()
-
-
-def flag_line(name: str) -> re.Pattern[str]:
-    # "  -w STRING, --workspace=STRING   Workspace directory ..." or "  --dry-run   Show ..."
-    return re.compile(rf"^\s+(?:-\w(?: \S+)?, )?--{re.escape(name)}(?:=\S+)?\s{{2,}}\S", re.M)
-
+from tests.support.cai import one_line
+from tests.support.files import trust
 
 # --- version, help, completion --------------------------------------------------------------
 
@@ -54,56 +43,6 @@ def test_running_cai_without_a_command_shows_the_help(cai: Any) -> None:
     assert "import" in result.out
 
 
-@pytest.mark.parametrize("task", sorted(ns.task_names), ids=str)
-def test_every_flag_of_every_command_has_help_text(task: str) -> None:
-    arguments = ns[task].get_arguments()
-    assert arguments
-    assert [a.name for a in arguments if not (a.help or "").strip()] == []
-
-
-@pytest.mark.parametrize("task", sorted(ns.task_names), ids=str)
-def test_command_help_shows_one_described_line_per_flag(cai: Any, task: str) -> None:
-    result = cai(task, "--help")
-    assert result.code == 0
-    for argument in ns[task].get_arguments():
-        long_name = next(n for n in argument.names if len(n) > 1)
-        assert flag_line(long_name).search(result.out), f"--{long_name} has no help line"
-
-
-@pytest.mark.parametrize(
-    "flag",
-    [
-        "--dry-run",
-        "--no-secrets",
-        "--no-excludes",
-        "--from",
-        "--data-volume",
-        "--container",
-        "--workspace",
-        "-w",
-        "--config",
-        "--verbose",
-        "-v",
-        "--json",
-    ],
-)
-def test_import_help_names_the_flag(cai: Any, flag: str) -> None:
-    assert re.search(rf"(^|[\s,]){re.escape(flag)}\b", cai("import", "--help").out, re.M)
-
-
-@pytest.mark.parametrize("flag", ["--output", "-o", "--data-volume", "--container", "--json"])
-def test_export_help_names_the_flag(cai: Any, flag: str) -> None:
-    result = cai("export", "--help")
-    assert result.code == 0
-    assert re.search(rf"(^|[\s,]){re.escape(flag)}\b", result.out, re.M)
-
-
-def test_from_flag_is_spelled_without_its_python_underscore(cai: Any) -> None:
-    out = cai("import", "--help").out
-    assert "--from=" in out
-    assert "--from-" not in out
-
-
 def test_the_bash_completion_script_is_printed(cai: Any) -> None:
     result = cai("--print-completion-script", "bash")
     assert result.code == 0
@@ -111,81 +50,7 @@ def test_the_bash_completion_script_is_printed(cai: Any) -> None:
     assert "cai" in result.out
 
 
-# --- cai config -----------------------------------------------------------------------------
-
-
-def test_config_prints_every_setting_with_its_origin(cai: Any) -> None:
-    result = cai("config")
-    assert result.code == 0
-    assert re.search(r"^data_volume\s+= \"\"\s+# default$", result.out, re.M)
-    assert re.search(r"^import\.exclude_priv\s+= true\s+# default$", result.out, re.M)
-
-
-def test_config_names_the_workspace_and_its_data_volume(cai: Any, work: Path) -> None:
-    out = cai("config").out
-    assert f"# workspace: {work}" in out
-    assert re.search(r"^# data volume: containai-work-[0-9a-f]+$", out, re.M)
-
-
-def test_config_json_is_parseable_with_settings_origins_and_data_volume(
-    cai: Any, work: Path
-) -> None:
-    result = cai("config", "--json")
-    assert result.code == 0
-    document = json.loads(result.out)
-    assert document["workspace"] == str(work)
-    assert document["data_volume"].startswith("containai-work-")
-    assert document["settings"]["import"]["exclude_priv"] is True
-    assert document["origins"]["import.exclude_priv"] == "default"
-
-
-def test_config_json_names_the_project_file_as_origin(cai: Any, work: Path) -> None:
-    (work / "containai.toml").write_text('data_volume = "team-vol"\n')
-    untrusted = json.loads(cai("config", "--json").out)
-    assert untrusted["project"]["trust"] == "untrusted" and untrusted["data_volume"] != "team-vol"
-    assert "(untrusted, ignored)" in cai("config").out
-    trust(work)
-    document = json.loads(cai("config", "--json").out)
-    assert document["data_volume"] == "team-vol"
-    assert document["settings"]["data_volume"] == "team-vol"
-    assert document["origins"]["data_volume"] == str(work / "containai.toml")
-
-
-def test_config_json_shows_the_environment_as_origin(
-    cai: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CONTAINAI_IMPORT__EXCLUDE_PRIV", "false")
-    document = json.loads(cai("config", "--json").out)
-    assert document["settings"]["import"]["exclude_priv"] is False
-    origin = document["origins"]["import.exclude_priv"]
-    assert origin == "environment CONTAINAI_IMPORT__EXCLUDE_PRIV"
-
-
-def test_config_reads_an_extra_config_file(cai: Any, tmp_path: Path) -> None:
-    extra = tmp_path / "extra.toml"
-    extra.write_text("[agent]\nuid = 4242\n")
-    document = json.loads(cai("config", "--json", "--config", str(extra)).out)
-    assert document["settings"]["agent"]["uid"] == 4242
-    assert document["origins"]["agent.uid"] == str(extra)
-
-
-def test_config_takes_the_workspace_as_a_positional(cai: Any, tmp_path: Path) -> None:
-    other = tmp_path / "other"
-    other.mkdir()
-    document = json.loads(cai("config", "--json", str(other)).out)
-    assert document["workspace"] == str(other)
-    assert document["data_volume"].startswith("containai-other-")
-
-
 # --- errors: one line on stderr, exit codes -------------------------------------------------
-
-
-def assert_one_error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("cai: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -203,7 +68,7 @@ def test_a_bad_project_file_exits_2_with_one_line_naming_file_and_key(
     trust(work)
     result = cai("config")
     assert result.code == 2
-    line = assert_one_error_line(result.err)
+    line = one_line(result.err)
     assert str(work / "containai.toml") in line
     if key is not None:
         assert key in line
@@ -215,13 +80,13 @@ def test_a_bad_environment_variable_exits_2_naming_it(
     monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "1.10")
     result = cai("config")
     assert result.code == 2
-    assert "CONTAINAI_DATA_VOLUME" in assert_one_error_line(result.err)
+    assert "CONTAINAI_DATA_VOLUME" in one_line(result.err)
 
 
 def test_a_missing_config_file_exits_2(cai: Any, tmp_path: Path) -> None:
     result = cai("config", "--config", str(tmp_path / "missing.toml"))
     assert result.code == 2
-    assert "missing.toml" in assert_one_error_line(result.err)
+    assert "missing.toml" in one_line(result.err)
 
 
 @pytest.mark.parametrize(
@@ -236,73 +101,55 @@ def test_a_missing_config_file_exits_2(cai: Any, tmp_path: Path) -> None:
 def test_a_usage_error_exits_2_with_one_line(cai: Any, args: list[str]) -> None:
     result = cai(*args)
     assert result.code == 2
-    assert_one_error_line(result.err)
+    one_line(result.err)
 
 
 def test_import_of_a_nonexistent_workspace_exits_2(cai: Any) -> None:
     result = cai("import", "/nonexistent/workspace")
     assert result.code == 2
-    assert "/nonexistent/workspace" in assert_one_error_line(result.err)
+    assert "/nonexistent/workspace" in one_line(result.err)
 
 
 def test_config_of_a_file_as_workspace_exits_2(cai: Any, work: Path) -> None:
     (work / "a-file").write_text("")
     result = cai("config", str(work / "a-file"))
     assert result.code == 2
-    assert "a-file" in assert_one_error_line(result.err)
+    assert "a-file" in one_line(result.err)
 
 
 # --- cai import DIR: the optional positional ------------------------------------------------
 
+# The command line as given and as rewritten for invoke, its words split on spaces.
+REWRITTEN = {
+    "bare": ("import ws", "import --workspace=ws"),
+    "after-a-flag-value": ("import --data-volume v ws", "import --data-volume v --workspace=ws"),
+    "after-an-inline-flag-value": (
+        "import --data-volume=v ws",
+        "import --data-volume=v --workspace=ws",
+    ),
+    "after-a-boolean-flag": ("import --dry-run ws", "import --dry-run --workspace=ws"),
+    "after-a-short-boolean": ("import -v ws", "import -v --workspace=ws"),
+    "after-from": ("import --from dir ws", "import --from dir --workspace=ws"),
+    "followed-by-another-task": ("import ws export", "import --workspace=ws export"),
+    "after-a-core-flag": ("--debug import ws", "--debug import --workspace=ws"),
+    "config-too": ("config ws", "config --workspace=ws"),
+}
+LEFT_ALONE = {
+    "explicit-short-flag": "import -w x",
+    "explicit-long-flag": "import --workspace x",
+    "export-has-no-positional": "export ws",
+    "no-workspace": "import",
+}
 
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        pytest.param(["import", "ws"], ["import", "--workspace=ws"], id="bare"),
-        pytest.param(
-            ["import", "--data-volume", "v", "ws"],
-            ["import", "--data-volume", "v", "--workspace=ws"],
-            id="after-a-flag-value",
-        ),
-        pytest.param(
-            ["import", "--data-volume=v", "ws"],
-            ["import", "--data-volume=v", "--workspace=ws"],
-            id="after-an-inline-flag-value",
-        ),
-        pytest.param(
-            ["import", "--dry-run", "ws"],
-            ["import", "--dry-run", "--workspace=ws"],
-            id="after-a-boolean-flag",
-        ),
-        pytest.param(
-            ["import", "-v", "ws"], ["import", "-v", "--workspace=ws"], id="after-a-short-boolean"
-        ),
-        pytest.param(
-            ["import", "--from", "dir", "ws"],
-            ["import", "--from", "dir", "--workspace=ws"],
-            id="after-from",
-        ),
-        pytest.param(["import", "-w", "x"], ["import", "-w", "x"], id="explicit-short-flag"),
-        pytest.param(
-            ["import", "--workspace", "x"], ["import", "--workspace", "x"], id="explicit-long-flag"
-        ),
-        pytest.param(
-            ["import", "ws", "export"],
-            ["import", "--workspace=ws", "export"],
-            id="followed-by-another-task",
-        ),
-        pytest.param(
-            ["--debug", "import", "ws"],
-            ["--debug", "import", "--workspace=ws"],
-            id="after-a-core-flag",
-        ),
-        pytest.param(["config", "ws"], ["config", "--workspace=ws"], id="config-too"),
-        pytest.param(["export", "ws"], ["export", "ws"], id="export-has-no-positional"),
-        pytest.param(["import"], ["import"], id="no-workspace"),
-    ],
-)
-def test_optional_positionals_rewrite_the_workspace(args: list[str], expected: list[str]) -> None:
-    assert optional_positionals(args) == expected
+
+@pytest.mark.parametrize(("given", "rewritten"), list(REWRITTEN.values()), ids=list(REWRITTEN))
+def test_optional_positionals_rewrite_the_workspace(given: str, rewritten: str) -> None:
+    assert optional_positionals(given.split()) == rewritten.split()
+
+
+@pytest.mark.parametrize("given", list(LEFT_ALONE.values()), ids=list(LEFT_ALONE))
+def test_a_command_line_without_a_positional_workspace_is_left_as_it_is(given: str) -> None:
+    assert optional_positionals(given.split()) == given.split()
 
 
 def test_optional_positionals_leave_the_input_list_alone() -> None:

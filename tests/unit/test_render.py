@@ -11,19 +11,7 @@ import pytest
 from containai import render
 from containai.errors import ConfigError
 from containai.resources import packaged_templates
-from tests.conftest import trust
-
-
-@pytest.fixture
-def user_dir(isolated_env: Path) -> Path:
-    return isolated_env / ".config" / "containai"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    path = tmp_path / "project"
-    path.mkdir()
-    return path
+from tests.support.files import trust
 
 
 def write(path: Path, text: str) -> Path:

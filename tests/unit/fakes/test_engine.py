@@ -12,9 +12,8 @@ import pytest
 from containai.engine.helpers import HelperSpec
 from containai.errors import EngineError
 from containai.transfer import volume_state
-from tests.fakes.engine import MTIME, FakeEngine, FakeHelper, FakeVolume
+from tests.fakes.engine import MTIME, NOW, FakeEngine, FakeHelper, FakeVolume
 
-NOW = 1_800_000_000
 SPEC = HelperSpec("containai/helper", "/data", ["/never"], "1000:1000", 1000, 1000, 0o700)
 
 
@@ -68,16 +67,6 @@ def listing(stream: Any) -> list[tuple[str, str, int, int, int, int, str, bytes]
                 )
             )
     return rows
-
-
-@pytest.fixture
-def volume() -> FakeVolume:
-    return FakeVolume("vol", clock=lambda: NOW)
-
-
-@pytest.fixture
-def helper(volume: FakeVolume) -> FakeHelper:
-    return FakeHelper(volume)
 
 
 def test_a_put_then_a_get_gives_the_tree_back_in_the_engines_order(helper: FakeHelper) -> None:

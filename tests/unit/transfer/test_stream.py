@@ -21,6 +21,7 @@ from containai.host.manifest import Entry
 from containai.transfer import plan as planning
 from containai.transfer import stream
 from containai.transfer.plan import Plan
+from containai.transfer.records import records_after
 from containai.transfer.stream import HostFiles, Outcome, Owner
 from containai.transfer.volume_state import (
     BACKUP_DIR,
@@ -31,13 +32,12 @@ from containai.transfer.volume_state import (
     VolumeState,
 )
 from containai.transfer.volume_state import read as read_volume
-from tests.fakes.engine import FakeHelper, FakeVolume
+from tests.fakes.engine import NOW, FakeHelper, FakeVolume
 
 ENTRY = Entry(tool="test", source="x", kind="file", target="x", link="x", origin="test")
 DIR_ENTRY = Entry(tool="test", source="d", kind="dir", target="d", link="d", origin="test")
 OWNER = Owner(1000, 1000)
 T = 1_600_000_000
-NOW = 1_800_000_000
 
 
 def generated(
@@ -115,16 +115,6 @@ def metadata(volume: FakeVolume, path: str) -> tuple[str, int, int, int]:
     return node.kind, node.mode, node.uid, node.gid
 
 
-@pytest.fixture
-def volume() -> FakeVolume:
-    return FakeVolume("vol", clock=lambda: NOW)
-
-
-@pytest.fixture
-def helper(volume: FakeVolume) -> FakeHelper:
-    return FakeHelper(volume)
-
-
 # -- files in place ----------------------------------------------------------------------------
 
 
@@ -190,9 +180,9 @@ def test_the_state_records_every_file_written(
     state = read_state(helper, candidates)
 
     assert state.record == {
-        ".gitconfig": Record(7, T + 1, sha(b"[user]\n")),
+        ".gitconfig": Record(7, T + 1, sha(b"[user]\n"), mode=0o644),
         # A host file also keeps its own mtime at full precision, for the next quick check.
-        ".vimrc": Record(7, T, sha(b"set nu\n"), T + 0.25),
+        ".vimrc": Record(7, T, sha(b"set nu\n"), T + 0.25, 0o644),
     }
     assert outcome.records == state.record
     assert state.journal == {}  # a finished run leaves no journal behind
@@ -213,7 +203,7 @@ def test_a_second_import_of_the_same_host_is_a_no_op(
 
     assert set(actions(again).values()) == {"unchanged"}
     assert not any(item.writes for item in again.items)
-    assert stream.records_after(again, state) == state.record
+    assert records_after(again, state) == (state.record, state.shapes)
 
 
 def test_equal_content_containai_did_not_write_is_adopted_into_the_record(
@@ -227,8 +217,9 @@ def test_equal_content_containai_did_not_write_is_adopted_into_the_record(
 
     assert actions(made) == {".vimrc": "unchanged"}
     # Not a no-op although nothing is written: the record must learn about the file.
-    assert stream.records_after(made, state) == {".vimrc": Record(5, T - 50, sha(b"same\n"))}
-    assert read_state(helper, []).record == {".vimrc": Record(5, T - 50, sha(b"same\n"))}
+    adopted = Record(5, T - 50, sha(b"same\n"), mode=0o644)
+    assert records_after(made, state)[0] == {".vimrc": adopted}
+    assert read_state(helper, []).record == {".vimrc": adopted}
     assert volume.nodes[".vimrc"].mtime == T - 50  # left alone
 
 
@@ -238,7 +229,7 @@ def test_a_deleted_source_drops_out_of_the_record(volume: FakeVolume, helper: Fa
     made, state = plan_for(helper, [generated("m/a", b"a")], mirror_roots=["m"])
 
     assert actions(made) == {"m/a": "unchanged", "m/b": "delete"}
-    assert set(stream.records_after(made, state)) == {"m/a"}
+    assert set(records_after(made, state)[0]) == {"m/a"}
 
 
 # -- conflicts ---------------------------------------------------------------------------------

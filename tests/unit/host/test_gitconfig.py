@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from containai.host.gitconfig import FilterResult, filter_gitconfig, find_global_gitconfig
+from tests.support.params import cases
 
 SAFE = "/workspace"
 BLOCK = "[safe]\n\tdirectory = /workspace\n"
@@ -20,6 +21,11 @@ def run(text: str, safe_directory: str = SAFE) -> FilterResult:
 def with_block(body: str) -> str:
     # What the output should be when `body` is what survives filtering.
     return body + ("\n" if body and not body.endswith("\n\n") else "") + BLOCK
+
+
+def assert_filtered(text: str, kept: str, dropped: tuple[str, ...]) -> None:
+    """Filtering ``text`` keeps ``kept`` (before the safe block) and reports ``dropped``."""
+    assert run(text) == FilterResult(with_block(kept), dropped)
 
 
 # --- find_global_gitconfig ------------------------------------------------------------------
@@ -84,50 +90,42 @@ def test_find_follows_symlinked_dotfiles(tmp_path: Path) -> None:
 # --- dropped keys ---------------------------------------------------------------------------
 
 # (input holding only keys that must go, the names reported for them)
-DROP_CASES = [
-    pytest.param(
-        "[credential]\n\thelper = osxkeychain\n", ("credential.helper",), id="credential.helper"
-    ),
-    pytest.param(
-        "[Credential]\n\tHELPER = store\n",
-        ("credential.helper",),
-        id="credential.helper-mixed-case",
-    ),
-    pytest.param(
-        '[credential "https://github.com"]\n\thelper = manager\n',
-        ("credential.https://github.com.helper",),
-        id="credential.helper-url-subsection",
-    ),
-    pytest.param("[user]\n\tsigningkey = 0xDEADBEEF\n", ("user.signingkey",), id="user.signingkey"),
-    pytest.param(
-        "[USER]\n\tSigningKey = ~/.ssh/id_ed25519.pub\n",
-        ("user.signingkey",),
-        id="user.signingkey-mixed-case",
-    ),
-    pytest.param("[commit]\n\tgpgsign = true\n", ("commit.gpgsign",), id="commit.gpgsign"),
-    pytest.param("[commit]\n\tgpgSign\n", ("commit.gpgsign",), id="commit.gpgsign-no-value"),
-    pytest.param(
-        "[Tag]\n\tGpgSign = true ; always\n", ("tag.gpgsign",), id="tag.gpgsign-inline-comment"
-    ),
-    pytest.param('[tag]\n\tgpgsign = "true"\n', ("tag.gpgsign",), id="tag.gpgsign-quoted-value"),
-    pytest.param(
-        "[gpg]\n\tprogram = gpg2\n\tformat = ssh\n",
-        ("gpg.program", "gpg.format"),
-        id="gpg-every-key",
-    ),
-    pytest.param(
-        '[gpg "ssh"]\n\tprogram = /opt/1Password/op-ssh-sign\n\tallowedSignersFile = ~/.ssh/a\n',
-        ("gpg.ssh.program", "gpg.ssh.allowedsignersfile"),
-        id="gpg-quoted-subsection",
-    ),
-    pytest.param("[gpg.ssh]\n\tprogram = op-ssh-sign\n", ("gpg.ssh.program",), id="gpg-dotted"),
-    pytest.param("[GPG.SSH]\n\tProgram = x\n", ("gpg.ssh.program",), id="gpg-dotted-mixed-case"),
-    pytest.param(
-        '[gpg "x509"]\n\tprogram = smimesign\n', ("gpg.x509.program",), id="gpg-x509-subsection"
-    ),
-    pytest.param("[commit] gpgsign = true\n", ("commit.gpgsign",), id="key-on-header-line"),
-    pytest.param("\t[gpg]\n\t\tprogram = gpg2  \n", ("gpg.program",), id="indented-trailing-space"),
-]
+DROP_CASES = cases(
+    {
+        "credential.helper": ("[credential]\n\thelper = osxkeychain\n", ("credential.helper",)),
+        "credential.helper-mixed-case": (
+            "[Credential]\n\tHELPER = store\n",
+            ("credential.helper",),
+        ),
+        "credential.helper-url-subsection": (
+            '[credential "https://github.com"]\n\thelper = manager\n',
+            ("credential.https://github.com.helper",),
+        ),
+        "user.signingkey": ("[user]\n\tsigningkey = 0xDEADBEEF\n", ("user.signingkey",)),
+        "user.signingkey-mixed-case": (
+            "[USER]\n\tSigningKey = ~/.ssh/id_ed25519.pub\n",
+            ("user.signingkey",),
+        ),
+        "commit.gpgsign": ("[commit]\n\tgpgsign = true\n", ("commit.gpgsign",)),
+        "commit.gpgsign-no-value": ("[commit]\n\tgpgSign\n", ("commit.gpgsign",)),
+        "tag.gpgsign-inline-comment": ("[Tag]\n\tGpgSign = true ; always\n", ("tag.gpgsign",)),
+        "tag.gpgsign-quoted-value": ('[tag]\n\tgpgsign = "true"\n', ("tag.gpgsign",)),
+        "gpg-every-key": (
+            "[gpg]\n\tprogram = gpg2\n\tformat = ssh\n",
+            ("gpg.program", "gpg.format"),
+        ),
+        "gpg-quoted-subsection": (
+            '[gpg "ssh"]\n\tprogram = /opt/1Password/op-ssh-sign\n'
+            "\tallowedSignersFile = ~/.ssh/a\n",
+            ("gpg.ssh.program", "gpg.ssh.allowedsignersfile"),
+        ),
+        "gpg-dotted": ("[gpg.ssh]\n\tprogram = op-ssh-sign\n", ("gpg.ssh.program",)),
+        "gpg-dotted-mixed-case": ("[GPG.SSH]\n\tProgram = x\n", ("gpg.ssh.program",)),
+        "gpg-x509-subsection": ('[gpg "x509"]\n\tprogram = smimesign\n', ("gpg.x509.program",)),
+        "key-on-header-line": ("[commit] gpgsign = true\n", ("commit.gpgsign",)),
+        "indented-trailing-space": ("\t[gpg]\n\t\tprogram = gpg2  \n", ("gpg.program",)),
+    }
+)
 
 KEPT_BEFORE = "# my config\n[core]\n\teditor = vim\n"
 KEPT_AFTER = (
@@ -148,11 +146,28 @@ def test_drops_sensitive_keys_between_kept_sections(text: str, dropped: tuple[st
     assert result == FilterResult(with_block(KEPT_BEFORE + KEPT_AFTER), dropped)
 
 
-def test_keeps_user_name_and_email_but_drops_signingkey() -> None:
-    text = "[user]\n\tname = Ada Lovelace\n\tsigningkey = ABCD1234\n\temail = ada@example.com\n"
-    result = run(text)
-    assert result.text == with_block("[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n")
-    assert result.dropped == ("user.signingkey",)
+# (input, what is kept of it, the names dropped): a sensitive key among keys that stay
+KEEPS_THE_OTHER_KEYS = cases(
+    {
+        "user-name-and-email-kept-signingkey-dropped": (
+            "[user]\n\tname = Ada Lovelace\n\tsigningkey = ABCD1234\n\temail = ada@example.com\n",
+            "[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n",
+            ("user.signingkey",),
+        ),
+        "credential-subsection-keeps-its-other-keys": (
+            '[credential "https://github.com"]\n\thelper =\n\thelper = manager\n\tusername = ada\n',
+            '[credential "https://github.com"]\n\tusername = ada\n',
+            ("credential.https://github.com.helper",),
+        ),
+    }
+)
+
+
+@pytest.mark.parametrize(("text", "kept", "dropped"), KEEPS_THE_OTHER_KEYS)
+def test_a_sensitive_key_goes_and_the_other_keys_stay(
+    text: str, kept: str, dropped: tuple[str, ...]
+) -> None:
+    assert_filtered(text, kept, dropped)
 
 
 def test_key_on_header_line_is_cut_and_the_header_kept() -> None:
@@ -173,25 +188,20 @@ def test_keys_that_only_resemble_sensitive_ones_are_kept() -> None:
 # --- credential subsections -----------------------------------------------------------------
 
 
-def test_credential_subsection_keeps_its_other_keys() -> None:
-    text = '[credential "https://github.com"]\n\thelper =\n\thelper = manager\n\tusername = ada\n'
-    result = run(text)
-    assert result.text == with_block('[credential "https://github.com"]\n\tusername = ada\n')
-    assert result.dropped == ("credential.https://github.com.helper",)
-
-
 def test_credential_helpers_in_several_subsections_are_all_dropped() -> None:
     text = (
         "[credential]\n\thelper = cache\n"
         '[credential "https://github.com"]\n\thelper = gh auth git-credential\n'
         '[credential "https://dev.azure.com"]\n\thelper = manager\n\tuseHttpPath = true\n'
     )
-    result = run(text)
-    assert result.text == with_block('[credential "https://dev.azure.com"]\n\tuseHttpPath = true\n')
-    assert result.dropped == (
-        "credential.helper",
-        "credential.https://github.com.helper",
-        "credential.https://dev.azure.com.helper",
+    assert_filtered(
+        text,
+        kept='[credential "https://dev.azure.com"]\n\tuseHttpPath = true\n',
+        dropped=(
+            "credential.helper",
+            "credential.https://github.com.helper",
+            "credential.https://dev.azure.com.helper",
+        ),
     )
 
 
@@ -208,51 +218,46 @@ def test_report_keeps_subsection_case_but_not_url_userinfo() -> None:
 
 # --- continuation lines ---------------------------------------------------------------------
 
-CONTINUATION_CASES = [
-    pytest.param(
-        '[credential]\n\thelper = "!f() { \\\n\t  echo password=$TOKEN; }; f"\n'
-        "\tuseHttpPath = true\n",
-        with_block("[credential]\n\tuseHttpPath = true\n"),
-        ("credential.helper",),
-        id="dropped-quoted-continuation",
-    ),
-    pytest.param(
-        "[gpg]\n\tprogram = a \\\n b \\\n c\n[core]\n\tbare = false\n",
-        with_block("[core]\n\tbare = false\n"),
-        ("gpg.program",),
-        id="dropped-unquoted-continuation",
-    ),
-    pytest.param(
-        "[alias]\n\tlg = log \\\n\t  --oneline\n",
-        with_block("[alias]\n\tlg = log \\\n\t  --oneline\n"),
-        (),
-        id="kept-continuation-verbatim",
-    ),
-    pytest.param(
-        "[user]\n\tname = Ada \\\nsigningkey = part-of-the-name\n",
-        with_block("[user]\n\tname = Ada \\\nsigningkey = part-of-the-name\n"),
-        (),
-        id="continued-line-that-looks-like-a-key",
-    ),
-    pytest.param(
-        "[commit]\n\tgpgsign = true # sign \\\n\tverbose = true\n",
-        with_block("[commit]\n\tverbose = true\n"),
-        ("commit.gpgsign",),
-        id="backslash-in-comment-does-not-continue",
-    ),
-    pytest.param(
-        "[tag]\n\tgpgsign = tr\\\r\n ue\r\n[core]\r\n\tbare = false\r\n",
-        "[core]\r\n\tbare = false\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
-        ("tag.gpgsign",),
-        id="crlf-continuation",
-    ),
-    pytest.param(
-        "[core]\n\tbare = false\n[gpg]\n\tprogram = x \\",
-        with_block("[core]\n\tbare = false\n"),
-        ("gpg.program",),
-        id="continuation-at-end-of-file",
-    ),
-]
+CONTINUATION_CASES = cases(
+    {
+        "dropped-quoted-continuation": (
+            '[credential]\n\thelper = "!f() { \\\n\t  echo password=$TOKEN; }; f"\n'
+            "\tuseHttpPath = true\n",
+            with_block("[credential]\n\tuseHttpPath = true\n"),
+            ("credential.helper",),
+        ),
+        "dropped-unquoted-continuation": (
+            "[gpg]\n\tprogram = a \\\n b \\\n c\n[core]\n\tbare = false\n",
+            with_block("[core]\n\tbare = false\n"),
+            ("gpg.program",),
+        ),
+        "kept-continuation-verbatim": (
+            "[alias]\n\tlg = log \\\n\t  --oneline\n",
+            with_block("[alias]\n\tlg = log \\\n\t  --oneline\n"),
+            (),
+        ),
+        "continued-line-that-looks-like-a-key": (
+            "[user]\n\tname = Ada \\\nsigningkey = part-of-the-name\n",
+            with_block("[user]\n\tname = Ada \\\nsigningkey = part-of-the-name\n"),
+            (),
+        ),
+        "backslash-in-comment-does-not-continue": (
+            "[commit]\n\tgpgsign = true # sign \\\n\tverbose = true\n",
+            with_block("[commit]\n\tverbose = true\n"),
+            ("commit.gpgsign",),
+        ),
+        "crlf-continuation": (
+            "[tag]\n\tgpgsign = tr\\\r\n ue\r\n[core]\r\n\tbare = false\r\n",
+            "[core]\r\n\tbare = false\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
+            ("tag.gpgsign",),
+        ),
+        "continuation-at-end-of-file": (
+            "[core]\n\tbare = false\n[gpg]\n\tprogram = x \\",
+            with_block("[core]\n\tbare = false\n"),
+            ("gpg.program",),
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize(("text", "expected", "dropped"), CONTINUATION_CASES)
@@ -264,43 +269,38 @@ def test_continued_values_go_with_their_key(
 
 # --- section removal ------------------------------------------------------------------------
 
-SECTION_CASES = [
-    pytest.param(
-        "[gpg]\n\t# signing via 1Password\n\tprogram = op\n\n[core]\n\tbare = false\n",
-        with_block("[core]\n\tbare = false\n"),
-        id="emptied-section-goes-with-its-comments",
-    ),
-    pytest.param(
-        "[core]\n\tbare = false\n\n[gpg]\n\tprogram = op\n; trailing\n",
-        "[core]\n\tbare = false\n\n" + BLOCK,
-        id="emptied-last-section",
-    ),
-    pytest.param(
-        "[gpg]\n[core]\n\tbare = false\n",
-        with_block("[gpg]\n[core]\n\tbare = false\n"),
-        id="already-empty-section-kept",
-    ),
-    pytest.param(
-        "[credential]\n\t# nothing here yet\n",
-        with_block("[credential]\n\t# nothing here yet\n"),
-        id="already-empty-section-with-comment-kept",
-    ),
-    pytest.param(
-        "[commit]\n\tgpgsign = true\n\tverbose = true\n",
-        with_block("[commit]\n\tverbose = true\n"),
-        id="section-with-kept-keys-stays",
-    ),
-    pytest.param(
-        "[gpg] [core]\n\tbare = false\n",
-        with_block("[gpg] [core]\n\tbare = false\n"),
-        id="two-headers-on-one-line",
-    ),
-    pytest.param(
-        "[core] [gpg] program = x\n[alias]\n\tst = status\n",
-        with_block("[core]\n[alias]\n\tst = status\n"),
-        id="emptied-second-header-on-a-line",
-    ),
-]
+SECTION_CASES = cases(
+    {
+        "emptied-section-goes-with-its-comments": (
+            "[gpg]\n\t# signing via 1Password\n\tprogram = op\n\n[core]\n\tbare = false\n",
+            with_block("[core]\n\tbare = false\n"),
+        ),
+        "emptied-last-section": (
+            "[core]\n\tbare = false\n\n[gpg]\n\tprogram = op\n; trailing\n",
+            "[core]\n\tbare = false\n\n" + BLOCK,
+        ),
+        "already-empty-section-kept": (
+            "[gpg]\n[core]\n\tbare = false\n",
+            with_block("[gpg]\n[core]\n\tbare = false\n"),
+        ),
+        "already-empty-section-with-comment-kept": (
+            "[credential]\n\t# nothing here yet\n",
+            with_block("[credential]\n\t# nothing here yet\n"),
+        ),
+        "section-with-kept-keys-stays": (
+            "[commit]\n\tgpgsign = true\n\tverbose = true\n",
+            with_block("[commit]\n\tverbose = true\n"),
+        ),
+        "two-headers-on-one-line": (
+            "[gpg] [core]\n\tbare = false\n",
+            with_block("[gpg] [core]\n\tbare = false\n"),
+        ),
+        "emptied-second-header-on-a-line": (
+            "[core] [gpg] program = x\n[alias]\n\tst = status\n",
+            with_block("[core]\n[alias]\n\tst = status\n"),
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), SECTION_CASES)
@@ -416,29 +416,24 @@ def test_existing_other_safe_directory_is_kept_and_ours_appended_once() -> None:
     assert run(result.text).text.count("directory = /workspace") == 1
 
 
-SAFE_CASES = [
-    pytest.param(
-        "[safe]\n\tdirectory = /workspace\n[core]\n\tbare = false\n",
-        with_block("[core]\n\tbare = false\n"),
-        id="ours-moves-to-the-end",
-    ),
-    pytest.param(
-        "[safe]\n\tdirectory = /other\n\tdirectory = /workspace\n",
-        with_block("[safe]\n\tdirectory = /other\n"),
-        id="ours-removed-others-kept",
-    ),
-    pytest.param(
-        '[Safe]\n\tDirectory = "/workspace" # quoted\n',
-        BLOCK,
-        id="ours-recognised-by-value",
-    ),
-    pytest.param(
-        "[safe]\n\tdirectory = /workspace/sub\n\tdirectory = *\n",
-        with_block("[safe]\n\tdirectory = /workspace/sub\n\tdirectory = *\n"),
-        id="similar-values-kept",
-    ),
-    pytest.param("[safe]\n", with_block("[safe]\n"), id="already-empty-safe-kept"),
-]
+SAFE_CASES = cases(
+    {
+        "ours-moves-to-the-end": (
+            "[safe]\n\tdirectory = /workspace\n[core]\n\tbare = false\n",
+            with_block("[core]\n\tbare = false\n"),
+        ),
+        "ours-removed-others-kept": (
+            "[safe]\n\tdirectory = /other\n\tdirectory = /workspace\n",
+            with_block("[safe]\n\tdirectory = /other\n"),
+        ),
+        "ours-recognised-by-value": ('[Safe]\n\tDirectory = "/workspace" # quoted\n', BLOCK),
+        "similar-values-kept": (
+            "[safe]\n\tdirectory = /workspace/sub\n\tdirectory = *\n",
+            with_block("[safe]\n\tdirectory = /workspace/sub\n\tdirectory = *\n"),
+        ),
+        "already-empty-safe-kept": ("[safe]\n", with_block("[safe]\n")),
+    }
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), SAFE_CASES)
@@ -471,33 +466,30 @@ def test_empty_safe_directory_is_refused() -> None:
 
 # --- line endings ---------------------------------------------------------------------------
 
-CRLF_CASES = [
-    pytest.param(
-        "[user]\r\n\tname = Ada\r\n\tsigningkey = X\r\n[gpg]\r\n\tprogram = y\r\n",
-        "[user]\r\n\tname = Ada\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
-        id="crlf",
-    ),
-    pytest.param(
-        "[core]\r\n\tbare = false",
-        "[core]\r\n\tbare = false\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
-        id="crlf-without-final-newline",
-    ),
-    pytest.param(
-        "[gpg]\r\n\tprogram = y\r\n[core]\n\tbare = false\r\n",
-        "[core]\n\tbare = false\r\n\n[safe]\n\tdirectory = /workspace\n",
-        id="mixed-follows-first-kept-line",
-    ),
-    pytest.param(
-        "[commit] gpgsign\r\n\tverbose\r\n",
-        "[commit]\r\n\tverbose\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
-        id="crlf-cut-header-line",
-    ),
-    pytest.param(
-        "[gpg]\r\n\tprogram = y\r\n",
-        "[safe]\r\n\tdirectory = /workspace\r\n",
-        id="crlf-everything-dropped",
-    ),
-]
+CRLF_CASES = cases(
+    {
+        "crlf": (
+            "[user]\r\n\tname = Ada\r\n\tsigningkey = X\r\n[gpg]\r\n\tprogram = y\r\n",
+            "[user]\r\n\tname = Ada\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
+        ),
+        "crlf-without-final-newline": (
+            "[core]\r\n\tbare = false",
+            "[core]\r\n\tbare = false\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
+        ),
+        "mixed-follows-first-kept-line": (
+            "[gpg]\r\n\tprogram = y\r\n[core]\n\tbare = false\r\n",
+            "[core]\n\tbare = false\r\n\n[safe]\n\tdirectory = /workspace\n",
+        ),
+        "crlf-cut-header-line": (
+            "[commit] gpgsign\r\n\tverbose\r\n",
+            "[commit]\r\n\tverbose\r\n\r\n[safe]\r\n\tdirectory = /workspace\r\n",
+        ),
+        "crlf-everything-dropped": (
+            "[gpg]\r\n\tprogram = y\r\n",
+            "[safe]\r\n\tdirectory = /workspace\r\n",
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), CRLF_CASES)
@@ -633,43 +625,38 @@ TOKEN = "ghp_0123456789abcdefSECRET"
 
 @pytest.mark.parametrize(
     ("text", "dropped"),
-    [
-        pytest.param(
-            f"[http]\n\textraHeader = AUTHORIZATION: bearer {TOKEN}\n",
-            "http.extraheader",
-            id="extra-header",
-        ),
-        pytest.param(
-            f'[http "https://github.com/"]\n\textraheader = Authorization: basic {TOKEN}\n',
-            "http.https://github.com/.extraheader",
-            id="url-extra-header",
-        ),
-        pytest.param(
-            f'[url "https://x-access-token:{TOKEN}@github.com/"]\n'
-            "\tinsteadOf = https://github.com/\n",
-            "url.https://github.com/.insteadof",
-            id="url-userinfo",
-        ),
-        pytest.param(
-            f'[url "https://github.com/"]\n\tpushInsteadOf = https://{TOKEN}@github.com/\n',
-            "url.https://github.com/.pushinsteadof",
-            id="value-userinfo",
-        ),
-        pytest.param(
-            f'[credential "https://bob:{TOKEN}@host"]\n\tusername = bob\n',
-            "credential.https://host.username",
-            id="credential-userinfo",
-        ),
-        pytest.param(f"[github]\n\ttoken = {TOKEN}\n", "github.token", id="token"),
-        pytest.param(f"[sendemail]\n\tsmtpPass = {TOKEN}\n", "sendemail.smtppass", id="smtp"),
-        pytest.param(f"[core]\n\teditor = vim {TOKEN}\n", None, id="no-token-name"),
-        pytest.param(f"[hub]\n\toauthtoken = {TOKEN}\n", "hub.oauthtoken", id="oauth"),
-        pytest.param(f"[ci]\n\tclientSecret = {TOKEN}\n", "ci.clientsecret", id="secret"),
-        pytest.param(f"[x]\n\tpassword = {TOKEN}\n", "x.password", id="password"),
-        pytest.param(
-            f"[http]\n\tproxy = http://me:{TOKEN}@proxy:3128\n", "http.proxy", id="proxy-password"
-        ),
-    ],
+    cases(
+        {
+            "extra-header": (
+                f"[http]\n\textraHeader = AUTHORIZATION: bearer {TOKEN}\n",
+                "http.extraheader",
+            ),
+            "url-extra-header": (
+                f'[http "https://github.com/"]\n\textraheader = Authorization: basic {TOKEN}\n',
+                "http.https://github.com/.extraheader",
+            ),
+            "url-userinfo": (
+                f'[url "https://x-access-token:{TOKEN}@github.com/"]\n'
+                "\tinsteadOf = https://github.com/\n",
+                "url.https://github.com/.insteadof",
+            ),
+            "value-userinfo": (
+                f'[url "https://github.com/"]\n\tpushInsteadOf = https://{TOKEN}@github.com/\n',
+                "url.https://github.com/.pushinsteadof",
+            ),
+            "credential-userinfo": (
+                f'[credential "https://bob:{TOKEN}@host"]\n\tusername = bob\n',
+                "credential.https://host.username",
+            ),
+            "token": (f"[github]\n\ttoken = {TOKEN}\n", "github.token"),
+            "smtp": (f"[sendemail]\n\tsmtpPass = {TOKEN}\n", "sendemail.smtppass"),
+            "no-token-name": (f"[core]\n\teditor = vim {TOKEN}\n", None),
+            "oauth": (f"[hub]\n\toauthtoken = {TOKEN}\n", "hub.oauthtoken"),
+            "secret": (f"[ci]\n\tclientSecret = {TOKEN}\n", "ci.clientsecret"),
+            "password": (f"[x]\n\tpassword = {TOKEN}\n", "x.password"),
+            "proxy-password": (f"[http]\n\tproxy = http://me:{TOKEN}@proxy:3128\n", "http.proxy"),
+        }
+    ),
 )
 def test_no_token_survives_the_filter(text: str, dropped: str | None) -> None:
     result = run("[user]\n\tname = Dev\n" + text)

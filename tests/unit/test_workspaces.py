@@ -9,13 +9,17 @@ import pytest
 
 from containai import workspaces as volumes
 from containai.errors import UsageError
+from tests.support.files import new_dir
+from tests.unit.config_files import (
+    Untouched,
+    refused,
+    write_trusted,
+)
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    path = tmp_path / "My Project"
-    path.mkdir()
-    return path
+    return new_dir(tmp_path / "My Project")
 
 
 def test_the_same_workspace_gets_the_same_name(workspace: Path) -> None:
@@ -165,15 +169,6 @@ def test_cai_config_shows_the_volume_named_in_the_environment(
     assert "# data volume: env-volume" in cai("config").out
 
 
-def test_cai_config_rejects_an_invalid_configured_volume_name(
-    cai: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "../escape")
-    result = cai("config")
-    assert result.code == 2
-    assert result.err.startswith("cai: invalid volume name '../escape'")
-
-
 def test_a_workspace_section_names_the_volume_of_that_workspace(
     cai: Any, tmp_path: Path, isolated_env: Path
 ) -> None:
@@ -184,3 +179,67 @@ def test_a_workspace_section_names_the_volume_of_that_workspace(
     user_file.write_text(f'[workspace."{app}"]\ndata_volume = "app-volume"\n')
     assert "# data volume: app-volume" in cai("config", str(app)).out
     assert "# data volume: containai-work-" in cai("config").out
+
+
+# -- through the command line: an invalid name touches nothing ---------------------------------
+
+
+BAD_NAMES = [
+    pytest.param(["--data-volume", "../x"], "../x", id="dotdot"),
+    pytest.param(["--data-volume=-bad"], "-bad", id="dash"),
+    pytest.param(["--data-volume", "-bad"], "-bad", id="dash-separate"),
+    pytest.param(["--data-volume", "a" * 300], "a" * 300, id="300-chars"),
+    pytest.param(["--data-volume", "/var/lib/x"], "/var/lib/x", id="absolute"),
+    pytest.param(["--data-volume", "a/b"], "a/b", id="slash"),
+    pytest.param(["--data-volume", "with space"], "with space", id="space"),
+    pytest.param(["--data-volume", ".hidden"], ".hidden", id="leading-dot"),
+    pytest.param(["--data-volume", "vol\u00e9"], "vol\u00e9", id="non-ascii"),
+]
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize(("flags", "name"), BAD_NAMES)
+@pytest.mark.parametrize(
+    "command",
+    [("import",), ("import", "--dry-run"), ("export", "-o", "out.tgz"), ("run",)],
+    ids=["import", "import-dry-run", "export", "run"],
+)
+def test_an_invalid_volume_name_is_exit_2_and_touches_nothing(
+    command: tuple[str, ...], flags: list[str], name: str, cai: Any, home: Path, work: Path
+) -> None:
+    untouched = Untouched(home, work)
+
+    result = cai(*command, *flags)
+
+    assert refused(result).startswith(f"cai: invalid volume name {name!r}")
+    untouched.check()
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize("where", ["environment", "project", "workspace-table"])
+@pytest.mark.parametrize(
+    "command", [("import", "--dry-run"), ("config",)], ids=["import-dry-run", "config"]
+)
+def test_an_invalid_configured_volume_name_is_exit_2(
+    command: tuple[str, ...],
+    where: str,
+    cai: Any,
+    home: Path,
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if where == "environment":
+        monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "../escape")
+    elif where == "project":
+        write_trusted(work / "containai.toml", 'data_volume = "../escape"\n')
+    else:
+        write_trusted(
+            home / ".config/containai/containai.toml",
+            f'[workspace."{work}"]\ndata_volume = "../escape"\n',
+        )
+    untouched = Untouched(home, work)
+
+    result = cai(*command)
+
+    assert refused(result).startswith("cai: invalid volume name '../escape'")
+    untouched.check()

@@ -1,58 +1,20 @@
-"""Layered settings: defaults < user file < project file (trusted) < state < --config < env.
+"""containai.settings.layers: defaults < user file < project file (trusted) < state < --config
+< env.
 
-The project file counts only once trusted (``cai trust``); ``load`` below trusts the workspace
-first, as a user who reviewed the files would. What happens before trust is tested at the end.
+The project file counts only once trusted (``cai trust``); ``load`` (loading.py) trusts the
+workspace first, as a user who reviewed the files would. What happens before trust is tested
+at the end.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from containai import paths, settings
-from containai.errors import ConfigError
+from containai import settings
 from containai.resources import packaged_settings
-from tests.conftest import trust
-
-
-@pytest.fixture
-def home(isolated_env: Path) -> Path:
-    return isolated_env
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """The workspace: a repository (it holds .git) beside the fake HOME."""
-    path = tmp_path / "projects" / "app"
-    (path / ".git").mkdir(parents=True)
-    return path
-
-
-@pytest.fixture
-def user_file(home: Path) -> Path:
-    return home / ".config" / "containai" / "containai.toml"
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-def load(workspace: Path, **kwargs: Any) -> settings.Settings:
-    trust(workspace)
-    return settings.load(workspace, **kwargs)
-
-
-def load_error(workspace: Path, **kwargs: Any) -> ConfigError:
-    trust(workspace)
-    with pytest.raises(ConfigError) as caught:
-        settings.load(workspace, **kwargs)
-    return caught.value
-
+from tests.unit.settings.loading import load, write
 
 # --- the layers -----------------------------------------------------------------------------
 
@@ -435,155 +397,6 @@ def test_for_dynaconf_variables_are_left_in_the_environment(
     assert os.environ["MERGE_ENABLED_FOR_DYNACONF"] == "true"
 
 
-# --- validation: one line naming the file and the key ---------------------------------------
-
-
-def assert_one_line_naming(error: ConfigError, *fragments: str) -> None:
-    message = str(error)
-    assert error.exit_code == 2
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message
-
-
-@pytest.mark.parametrize(
-    ("text", "fragments"),
-    [
-        pytest.param('data_volume = "unterminated\n', ["invalid TOML", "line 1"], id="syntax"),
-        pytest.param("data_volume = \n", ["invalid TOML"], id="missing-value"),
-        pytest.param(
-            'data_volme = "x"\n',
-            ["unknown key 'data_volme'", "did you mean 'data_volume'"],
-            id="unknown-top-level-key",
-        ),
-        pytest.param(
-            "[import]\nexclud_priv = false\n",
-            ["unknown key 'import.exclud_priv'", "did you mean 'import.exclude_priv'"],
-            id="unknown-nested-key",
-        ),
-        pytest.param("[nonsense]\nzzz = 1\n", ["unknown key 'nonsense"], id="unknown-table"),
-        pytest.param(
-            '[import]\nexclude_priv = "no"\n',
-            ["'import.exclude_priv'", "true or false", "'no'"],
-            id="string-for-bool",
-        ),
-        pytest.param("excludes = 3\n", ["'excludes'", "a list of strings", "3"], id="int-for-list"),
-        pytest.param("excludes = [1, 2]\n", ["'excludes'", "a list of strings"], id="list-of-ints"),
-        pytest.param(
-            "[engine]\ntimeout = true\n",
-            ["'engine.timeout'", "an integer", "true"],
-            id="bool-for-int",
-        ),
-        pytest.param(
-            "[agent]\nuid = 1.5\n", ["'agent.uid'", "an integer", "1.5"], id="float-for-int"
-        ),
-        pytest.param("data_volume = 7\n", ["'data_volume'", "a string"], id="int-for-string"),
-        pytest.param("import = 1\n", ["'import'", "must be a table"], id="leaf-for-table"),
-        pytest.param(
-            'data_volume = { name = "x" }\n',
-            ["'data_volume' must be a string"],
-            id="table-for-string",
-        ),
-        pytest.param("data_volume = {}\n", ["'data_volume' must be a string"], id="empty-table"),
-        pytest.param("[agent.uid]\n", ["'agent.uid' must be an integer"], id="table-header-leaf"),
-        pytest.param(
-            '[workspace."relative/path"]\ndata_volume = "x"\n',
-            ['workspace."relative/path"', "absolute"],
-            id="relative-workspace",
-        ),
-        pytest.param("workspace = 3\n", ["'workspace'", "table"], id="workspace-not-a-table"),
-        pytest.param(
-            '[workspace."/abs"]\ndata_volme = "x"\n',
-            ['workspace."/abs".data_volme', "did you mean 'workspace.\"/abs\".data_volume'"],
-            id="unknown-key-in-workspace",
-        ),
-        pytest.param(
-            '[workspace."/abs"]\nexcludes = "x"\n',
-            ['workspace."/abs".excludes', "a list of strings"],
-            id="wrong-type-in-workspace",
-        ),
-    ],
-)
-def test_a_bad_project_file_is_a_one_line_error_naming_the_file_and_the_key(
-    workspace: Path, text: str, fragments: list[str]
-) -> None:
-    path = write(workspace / "containai.toml", text)
-    assert_one_line_naming(load_error(workspace), str(path), *fragments)
-
-
-def test_a_bad_user_file_names_the_user_file(workspace: Path, user_file: Path) -> None:
-    write(user_file, "[agent]\nuid = 'root'\n")
-    assert_one_line_naming(load_error(workspace), str(user_file), "'agent.uid'")
-
-
-def test_a_bad_config_file_names_the_config_file(workspace: Path, tmp_path: Path) -> None:
-    extra = write(tmp_path / "extra.toml", "[lock]\ntimeout = '1m'\n")
-    assert_one_line_naming(load_error(workspace, config_file=extra), str(extra), "'lock.timeout'")
-
-
-def test_a_missing_config_file_is_an_error_naming_it(workspace: Path, tmp_path: Path) -> None:
-    missing = tmp_path / "missing.toml"
-    assert_one_line_naming(load_error(workspace, config_file=missing), str(missing))
-
-
-def test_a_bad_file_is_reported_even_when_a_later_layer_sets_the_key(
-    workspace: Path, user_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write(user_file, "data_volume = 5\n")
-    monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "fine")
-    assert_one_line_naming(load_error(workspace), str(user_file), "'data_volume'")
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "key"),
-    [
-        pytest.param("CONTAINAI_DATA_VOLUME", "1.10", "data_volume", id="float-for-string"),
-        pytest.param("CONTAINAI_DATA_VOLUME", "true", "data_volume", id="bool-for-string"),
-        pytest.param(
-            "CONTAINAI_IMPORT__EXCLUDE_PRIV", "maybe", "import.exclude_priv", id="word-for-bool"
-        ),
-        pytest.param("CONTAINAI_ENGINE__TIMEOUT", "soon", "engine.timeout", id="word-for-int"),
-        pytest.param("CONTAINAI_EXCLUDES", "node_modules/", "excludes", id="string-for-list"),
-    ],
-)
-def test_an_environment_variable_of_the_wrong_type_is_an_error_naming_it(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, key: str
-) -> None:
-    monkeypatch.setenv(variable, value)
-    assert_one_line_naming(load_error(workspace), variable, f"'{key}'")
-
-
-@pytest.mark.parametrize(
-    "variable",
-    ["CONTAINAI_DATA_VOLUMES", "CONTAINAI_IMPORT__EXCLUDEPRIV", "CONTAINAI_AGENT"],
-    ids=["typo", "nested-typo", "whole-table"],
-)
-def test_an_unknown_containai_variable_is_an_error_naming_it(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch, variable: str
-) -> None:
-    monkeypatch.setenv(variable, "x")
-    assert_one_line_naming(load_error(workspace), variable)
-
-
-def test_a_string_that_looks_like_a_number_can_be_forced_with_at_str(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CONTAINAI_DATA_VOLUME", "@str 1.10")
-    assert load(workspace).get("data_volume") == "1.10"
-
-
-# --- the user config dir --------------------------------------------------------------------
-
-
-def test_the_user_config_dir_defaults_to_dot_config_under_home(tmp_path: Path) -> None:
-    assert paths.user_config_dir({"HOME": str(tmp_path)}) == tmp_path / ".config" / "containai"
-
-
-def test_the_user_config_dir_follows_xdg_config_home(tmp_path: Path) -> None:
-    environ = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
-    assert paths.user_config_dir(environ) == tmp_path / "xdg" / "containai"
-
-
 # --- the trust gate and the keys only the user sets ---------------------------------------------
 
 
@@ -628,21 +441,3 @@ def test_a_trusted_project_cannot_set_a_user_only_key(
     assert len(loaded.warnings) == 1
     assert str(path) in loaded.warnings[0] and name in loaded.warnings[0]
     assert "\n" not in loaded.warnings[0]
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("home", "agent"),
-        ("home", "/home/../etc"),
-        ("home", "/"),
-        ("workspace_mount", "/home/agent/w\u001b]52;c;x\u0007"),
-        ("data_mount", "/home/agent/workspace/data"),
-    ],
-)
-def test_agent_paths_must_be_absolute_clean_and_apart(
-    workspace: Path, user_file: Path, key: str, value: str
-) -> None:
-    write(user_file, f"[agent]\n{key} = {json.dumps(value)}\n")
-    error = load_error(workspace)
-    assert str(user_file) in str(error) and "agent." in str(error)

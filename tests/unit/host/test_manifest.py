@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,18 @@ from containai.errors import ConfigError
 from containai.host import manifest
 from containai.host.manifest import Entry, Manifest
 from containai.resources import packaged_manifest
-from tests.conftest import trust
+from tests.support.cai import run_cai
+from tests.support.files import CREDENTIALS, SEED_SECRETS, trust
+from tests.support.params import cases
+from tests.unit.config_files import (
+    ENGINE_LINE,
+    NO_ENGINE,
+    SCAN_ONLY,
+    Untouched,
+    tree,
+    warned,
+    write_trusted,
+)
 
 TOOLS = [
     "git",
@@ -33,22 +46,6 @@ TOOLS = [
     "pi",
     "ssh",
 ]
-SECRETS = [
-    ".claude.json",
-    ".gemini/google_accounts.json",
-    ".gemini/oauth_creds.json",
-    ".local/share/opencode/auth.json",
-    ".config/gh/hosts.yml",
-    ".aider.conf.yml",
-    ".continue/config.yaml",
-    ".continue/config.json",
-]
-CREDENTIALS = [".claude/.credentials.json", ".codex/auth.json"]
-
-
-@pytest.fixture
-def user_dir(isolated_env: Path) -> Path:
-    return isolated_env / ".config" / "containai"
 
 
 @pytest.fixture
@@ -61,6 +58,18 @@ def write_manifest(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+def entry_toml(**keys: str | bool) -> str:
+    """One ``[[entries]]`` table of a manifest, its keys in the order given."""
+    return "[[entries]]\n" + "".join(
+        f"{key} = {json.dumps(value)}\n" for key, value in keys.items()
+    )
+
+
+def user_manifest(user_dir: Path, name: str, **keys: str | bool) -> Path:
+    """A user manifest ``name`` of one entry."""
+    return write_manifest(user_dir / "manifests", name, entry_toml(**keys))
 
 
 def load(user_dir: Path, workspace: Path | None = None) -> Manifest:
@@ -123,7 +132,7 @@ def test_an_explicit_target_and_an_empty_link_are_kept(packaged: dict[str, Entry
     assert tmux.link is None
 
 
-@pytest.mark.parametrize("source", SECRETS, ids=str)
+@pytest.mark.parametrize("source", SEED_SECRETS, ids=str)
 def test_a_seed_secret_is_marked_secret(packaged: dict[str, Entry], source: str) -> None:
     assert packaged[source].secret is True
 
@@ -158,11 +167,7 @@ def test_enabled_leaves_out_disabled_entries(user_dir: Path) -> None:
 
 
 def test_a_user_manifest_adds_an_entry(user_dir: Path) -> None:
-    write_manifest(
-        user_dir / "manifests",
-        "team.toml",
-        '[[entries]]\ntool = "team"\nsource = ".teamrc"\nkind = "file"\nsecret = true\n',
-    )
+    user_manifest(user_dir, "team.toml", tool="team", source=".teamrc", kind="file", secret=True)
     loaded = load(user_dir)
     entry = by_source(loaded)[".teamrc"]
     assert entry.tool == "team"
@@ -175,11 +180,8 @@ def test_a_user_manifest_adds_an_entry(user_dir: Path) -> None:
 def test_a_user_manifest_entry_with_the_same_source_replaces_the_packaged_one(
     user_dir: Path,
 ) -> None:
-    write_manifest(
-        user_dir / "manifests",
-        "override.toml",
-        '[[entries]]\ntool = "git"\nsource = ".gitconfig"\nkind = "file"\ntarget = "git/config"\n',
-    )
+    keys = {"tool": "git", "source": ".gitconfig", "kind": "file", "target": "git/config"}
+    user_manifest(user_dir, "override.toml", **keys)
     entries = [e for e in load(user_dir).entries if e.source == ".gitconfig"]
     assert len(entries) == 1
     assert entries[0].target == "git/config"
@@ -187,22 +189,14 @@ def test_a_user_manifest_entry_with_the_same_source_replaces_the_packaged_one(
 
 
 def test_a_user_manifest_disables_a_packaged_entry(user_dir: Path) -> None:
-    write_manifest(
-        user_dir / "manifests",
-        "off.toml",
-        '[[entries]]\nsource = ".config/gh/hosts.yml"\nkind = "file"\nenabled = false\n',
-    )
+    user_manifest(user_dir, "off.toml", source=".config/gh/hosts.yml", kind="file", enabled=False)
     loaded = load(user_dir)
     assert by_source(loaded)[".config/gh/hosts.yml"].enabled is False
     assert ".config/gh/hosts.yml" not in {entry.source for entry in loaded.enabled()}
 
 
 def test_a_user_manifest_enables_the_ssh_config(user_dir: Path) -> None:
-    write_manifest(
-        user_dir / "manifests",
-        "ssh.toml",
-        '[[entries]]\ntool = "ssh"\nsource = ".ssh/config"\nkind = "file"\n',
-    )
+    user_manifest(user_dir, "ssh.toml", tool="ssh", source=".ssh/config", kind="file")
     assert ".ssh/config" in {entry.source for entry in load(user_dir).enabled()}
 
 
@@ -238,40 +232,32 @@ GOOD_ENTRY = '[[entries]]\nsource = ".good"\nkind = "file"\n'
 
 @pytest.mark.parametrize(
     "text",
-    [
-        pytest.param("[[entries]\nsource = \n", id="bad-toml"),
-        pytest.param(
-            '[[entries]]\nsource = ".x"\nkind = "file"\nsecrett = true\n', id="unknown-entry-key"
-        ),
-        pytest.param('[entries]\nsource = ".x"\n', id="entries-not-an-array"),
-        pytest.param('version = 2\n[[entries]]\nsource = ".x"\nkind = "file"\n', id="unknown-top"),
-        pytest.param(
-            '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "../escape"\n', id="dotdot-target"
-        ),
-        pytest.param(
-            '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "a/../../b"\n',
-            id="dotdot-inside-target",
-        ),
-        pytest.param('[[entries]]\nsource = "/etc/passwd"\nkind = "file"\n', id="absolute-source"),
-        pytest.param('[[entries]]\nsource = "../x"\nkind = "file"\n', id="dotdot-source"),
-        pytest.param('[[entries]]\nsource = ".x"\nkind = "file"\nlink = "/x"\n', id="abs-link"),
-        pytest.param('[[entries]]\nsource = ".x"\nkind = "socket"\n', id="bad-kind"),
-        pytest.param('[[entries]]\nsource = ".x"\n', id="missing-kind"),
-        pytest.param('[[entries]]\nkind = "file"\n', id="missing-source"),
-        pytest.param('[[entries]]\nsource = ""\nkind = "file"\n', id="empty-source"),
-        pytest.param('[[entries]]\nsource = "."\nkind = "dir"\n', id="the-home-itself"),
-        pytest.param(
-            '[[entries]]\nsource = ".x"\nkind = "file"\nsecret = "yes"\n', id="string-for-bool"
-        ),
-        pytest.param(
-            '[[entries]]\nsource = ".x"\nkind = "file"\ntransform = "rot13"\n',
-            id="unknown-transform",
-        ),
-        pytest.param(
-            '[[entries]]\nsource = ".x"\nkind = "dir"\nexcludes = "a"\n', id="excludes-not-a-list"
-        ),
-        pytest.param(b'[[entries]]\nsource = "\xff"\nkind = "file"\n', id="not-utf8"),
-    ],
+    cases(
+        {
+            "bad-toml": ("[[entries]\nsource = \n",),
+            "unknown-entry-key": ('[[entries]]\nsource = ".x"\nkind = "file"\nsecrett = true\n',),
+            "entries-not-an-array": ('[entries]\nsource = ".x"\n',),
+            "unknown-top": ('version = 2\n[[entries]]\nsource = ".x"\nkind = "file"\n',),
+            "dotdot-target": ('[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "../escape"\n',),
+            "dotdot-inside-target": (
+                '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "a/../../b"\n',
+            ),
+            "absolute-source": ('[[entries]]\nsource = "/etc/passwd"\nkind = "file"\n',),
+            "dotdot-source": ('[[entries]]\nsource = "../x"\nkind = "file"\n',),
+            "abs-link": ('[[entries]]\nsource = ".x"\nkind = "file"\nlink = "/x"\n',),
+            "bad-kind": ('[[entries]]\nsource = ".x"\nkind = "socket"\n',),
+            "missing-kind": ('[[entries]]\nsource = ".x"\n',),
+            "missing-source": ('[[entries]]\nkind = "file"\n',),
+            "empty-source": ('[[entries]]\nsource = ""\nkind = "file"\n',),
+            "the-home-itself": ('[[entries]]\nsource = "."\nkind = "dir"\n',),
+            "string-for-bool": ('[[entries]]\nsource = ".x"\nkind = "file"\nsecret = "yes"\n',),
+            "unknown-transform": (
+                '[[entries]]\nsource = ".x"\nkind = "file"\ntransform = "rot13"\n',
+            ),
+            "excludes-not-a-list": ('[[entries]]\nsource = ".x"\nkind = "dir"\nexcludes = "a"\n',),
+            "not-utf8": (b'[[entries]]\nsource = "\xff"\nkind = "file"\n',),
+        }
+    ),
 )
 def test_a_broken_user_manifest_is_skipped_with_a_warning_naming_the_file(
     user_dir: Path, text: str | bytes
@@ -365,3 +351,152 @@ def test_a_project_entry_keeps_the_flags_of_the_entry_it_replaces_for_the_rules(
     assert by_source(loaded)[".claude.json"].secret is False  # the effective entry
     layered = [e for e in loaded.layered if e.source == ".claude.json"]
     assert [e.secret for e in layered] == [True, False]  # the rules still see the packaged one
+
+
+# -- through the command line: a broken manifest is a warning ----------------------------------
+
+
+GOOD_ENTRY = '[[entries]]\nsource = ".good"\nkind = "file"\n'
+
+
+MANIFEST_PROBLEMS = cases(
+    {
+        "syntax": (
+            '[[entries]\nsource = ".x"\n',
+            "invalid TOML",
+        ),
+        "not-utf8": (
+            b'[[entries]]\nsource = "\xff"\nkind = "file"\n',
+            "invalid TOML",
+        ),
+        "top-key": (
+            'version = 2\n[[entries]]\nsource = ".x"\nkind = "file"\n',
+            "unknown top-level key 'version'",
+        ),
+        "entries-type": (
+            'entries = ".x"\n',
+            "'entries' must be an array of tables",
+        ),
+        "key": (
+            '[[entries]]\nsorce = ".x"\nkind = "file"\n',
+            "entry 1: unknown key 'sorce'",
+        ),
+        "no-kind": (
+            '[[entries]]\nsource = ".x"\n',
+            "entry 1: 'kind' is required",
+        ),
+        "kind": (
+            '[[entries]]\nsource = ".x"\nkind = "link"\n',
+            'kind must be "file" or "dir"',
+        ),
+        "bool": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\nsecret = "yes"\n',
+            "'secret' must be true or false",
+        ),
+        "source-type": (
+            '[[entries]]\nsource = 3\nkind = "file"\n',
+            "'source' must be a string",
+        ),
+        "excludes": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\nexcludes = "*.log"\n',
+            "excludes must be a list of strings",
+        ),
+        "transform": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\ntransform = "shell"\n',
+            "unknown transform 'shell'",
+        ),
+        "source-dotdot": (
+            '[[entries]]\nsource = "../outside"\nkind = "file"\n',
+            "source must not contain '..'",
+        ),
+        "source-deep-dotdot": (
+            '[[entries]]\nsource = ".config/../../outside"\nkind = "dir"\n',
+            "source must not contain '..'",
+        ),
+        "source-absolute": (
+            '[[entries]]\nsource = "/etc/passwd"\nkind = "file"\n',
+            "source must be relative to the home directory",
+        ),
+        "source-home": (
+            '[[entries]]\nsource = "~"\nkind = "dir"\n',
+            "source must name something inside the home directory",
+        ),
+        "target-dotdot": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "../escape"\n',
+            "target must not contain '..'",
+        ),
+        "target-deep-dotdot": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "a/../../escape"\n',
+            "target must not contain '..'",
+        ),
+        "target-absolute": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "/etc/cron.d/x"\n',
+            "target must be relative",
+        ),
+        "link-dotdot": (
+            '[[entries]]\nsource = ".x"\nkind = "file"\nlink = "../../.bashrc"\n',
+            "link must not contain '..'",
+        ),
+    }
+)
+
+
+def manifest_folder(where: str, home: Path, work: Path) -> Path:
+    return {
+        "user": home / ".config/containai/manifests",
+        "project": work / ".containai/manifests",
+    }[where]
+
+
+def with_good_entry(text: str | bytes) -> str | bytes:
+    return text + GOOD_ENTRY if isinstance(text, str) and "[[entries]]" in text else text
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize(("text", "problem"), MANIFEST_PROBLEMS)
+@pytest.mark.parametrize("where", ["user", "project"])
+def test_a_bad_manifest_is_one_warning_naming_it_and_skipped(
+    where: str, text: str | bytes, problem: str, cai: Any, home: Path, work: Path
+) -> None:
+    path = write_trusted(manifest_folder(where, home, work) / "team.toml", with_good_entry(text))
+    write_trusted(work / ".containai/workflows/import.toml", SCAN_ONLY)
+    (home.parent / "outside").write_text("not under $HOME\n")
+    untouched = Untouched(home, work)
+
+    result = cai("import", "--dry-run")
+
+    line = warned(result, problem)
+    assert line.startswith(f"cai: warning: {path}"), line
+    assert line.endswith("(manifest skipped)"), line
+    untouched.check()
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize(
+    ("where", "text", "problem"),
+    [
+        ("user", '[[entries]]\nsource = "../outside"\nkind = "file"\n', "must not contain '..'"),
+        ("project", '[[entries]]\nsource = ".x"\nkind = "file"\ntarget = "/x"\n', "relative"),
+        ("user", "[[entries]\n", "invalid TOML"),
+    ],
+    ids=["user-source-dotdot", "project-target-absolute", "user-syntax"],
+)
+def test_the_real_import_goes_on_past_a_bad_manifest(
+    where: str, text: str, problem: str, home: Path, work: Path
+) -> None:
+    path = write_trusted(manifest_folder(where, home, work) / "team.toml", text)
+    before = (tree(home), tree(work))
+
+    # Its own process: an in-process run that reaches the missing engine leaves the SDK's
+    # unclosed socket behind.
+    result = run_cai(home, "import", "--dry-run", DOCKER_HOST=NO_ENGINE)
+
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 2, result.err
+    assert lines[0].startswith(f"cai: warning: {path}") and problem in lines[0], lines[0]
+    # Past the manifest, on to the engine: exit 1 for the missing engine, not 2.
+    assert lines[1].startswith(ENGINE_LINE), result.err
+    assert result.code == 1
+    after = (tree(home), tree(work))
+    assert after[1] == before[1]
+    assert {k: v for k, v in after[0].items() if not k.startswith(".cache")} == before[0]

@@ -1,10 +1,9 @@
-"""containai.archive.reader: hostile, broken and well-formed export archives, all built here."""
+"""containai.archive.reader: hostile, broken and well-formed export archives, all built here
+(``builders.py``), scanned and verified against their manifest."""
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -13,114 +12,42 @@ import shutil
 import subprocess
 import tarfile
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from containai.archive.members import UnsafeMember, check_member
+from containai.archive.members import UnsafeMember
 from containai.archive.reader import scan_archive, verify_archive
 from containai.archive.schema import (
-    FORMAT,
-    FORMAT_VERSION,
     MANIFEST_NAME,
-    ExportManifest,
-    ManifestError,
-    ManifestFile,
-    manifest_tarinfo,
 )
 from containai.errors import ArchiveError
-
-LIMIT = 64 * 1024 * 1024
-MiB = 1024 * 1024
-
-# --------------------------------------------------------------------------- builders
-
-Member = tuple[tarfile.TarInfo, bytes | None]
-
-
-def _info(name: str, kind: bytes, **fields: Any) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mtime = 1_700_000_000
-    for key, value in fields.items():
-        setattr(info, key, value)
-    return info
-
-
-def reg(name: str, data: bytes = b"", mode: int = 0o644) -> Member:
-    return _info(name, tarfile.REGTYPE, size=len(data), mode=mode), data
-
-
-def folder(name: str) -> Member:
-    return _info(name, tarfile.DIRTYPE, mode=0o755), None
-
-
-def sym(name: str, target: str) -> Member:
-    return _info(name, tarfile.SYMTYPE, linkname=target, mode=0o777), None
-
-
-def hard(name: str, target: str) -> Member:
-    return _info(name, tarfile.LNKTYPE, linkname=target), None
-
-
-def node(name: str, kind: bytes) -> Member:
-    return _info(name, kind, devmajor=1, devminor=3), None
-
-
-def raw_member(name: str, kind: bytes, data: bytes) -> Member:
-    """Any header type with a payload, e.g. a hand-made PAX extension header."""
-    return _info(name, kind, size=len(data)), data
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def manifest_doc(files: dict[str, bytes]) -> ExportManifest:
-    return ExportManifest(
-        tool_version="0.1.0",
-        created="2026-01-02T03:04:05Z",
-        volume_name="containai-data",
-        volume_labels={"app": "containai"},
-        excludes=True,
-        secrets=False,
-        files={n: ManifestFile(len(d), sha(d), secret=False, mode=0o644) for n, d in files.items()},
-    )
-
-
-def manifest_member(data: bytes) -> Member:
-    return manifest_tarinfo(data, mtime=1_700_000_000, uid=1000, gid=1000), data
-
-
-def regular_contents(members: Sequence[Member]) -> dict[str, bytes]:
-    """What the exporter would list: every regular file, by normalised name."""
-    return {
-        info.name.removeprefix("./"): data or b""
-        for info, data in members
-        if info.type == tarfile.REGTYPE and info.name != MANIFEST_NAME
-    }
-
-
-def with_manifest(members: Sequence[Member]) -> list[Member]:
-    return [*members, manifest_member(manifest_doc(regular_contents(members)).to_json())]
-
-
-def tar_bytes(members: Sequence[Member], fmt: int = tarfile.PAX_FORMAT) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=fmt) as tar:
-        for info, data in members:
-            tar.addfile(info, None if data is None else io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def write_tgz(path: Path, members: Sequence[Member]) -> None:
-    path.write_bytes(gzip.compress(tar_bytes(members)))
-
+from tests.support.tars import tar_bytes
+from tests.unit.archive.builders import (
+    LIMIT,
+    Member,
+    MiB,
+    folder,
+    good_manifest_document,
+    hard,
+    manifest_doc,
+    manifest_member,
+    node,
+    raw_member,
+    reg,
+    regular_contents,
+    sha,
+    sym,
+    with_manifest,
+    write_latin1_tgz,
+    write_tgz,
+)
 
 # --------------------------------------------------------------------------- hostile cases
+
 
 Build = Callable[[Path], object]
 
@@ -196,12 +123,6 @@ def manifest_json_case(document: object) -> Build:
     return members_case(reg("a.txt", b"a"), manifest_member(data))
 
 
-def good_manifest_document(**changes: Any) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(manifest_doc({"a.txt": b"a"}).to_json())
-    document.update(changes)
-    return document
-
-
 def build_pax_chain(path: Path) -> None:
     record = b"13 comment=x\n"
     chain = [raw_member("PaxHeader", tarfile.XHDTYPE, record) for _ in range(20)]
@@ -235,6 +156,7 @@ def build_plain_tar(path: Path) -> None:
 
 
 LONG_NAME = "/".join(["n" * 99] * 50) + "x"  # 5000 bytes
+
 
 HOSTILE = [
     # names
@@ -490,21 +412,13 @@ def test_verify_also_refuses_unsafe_or_unreadable_archives(tmp_path: Path, case:
         verify_archive(path, max_expanded_bytes=case.limit, max_members=case.max_members)
 
 
-def test_unsafe_member_error_format() -> None:
-    error = UnsafeMember("../x", "name has a '..' component")
-
-    assert isinstance(error, ArchiveError)
-    assert error.exit_code == 1
-    assert str(error) == "unsafe archive member '../x': name has a '..' component"
-    assert (error.member, error.reason) == ("../x", "name has a '..' component")
-
-
 def test_missing_archive_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match=r"cannot read .*nope\.tgz"):
         scan_archive(tmp_path / "nope.tgz", max_expanded_bytes=LIMIT)
 
 
 # --------------------------------------------------------------------------- safe archives
+
 
 SAFE_MEMBERS: list[Member] = [
     folder("."),
@@ -737,227 +651,9 @@ def test_manifest_listing_a_symlink_counts_as_missing(tmp_path: Path) -> None:
     assert verify_archive(path, max_expanded_bytes=LIMIT).missing == ("l",)
 
 
-# --------------------------------------------------------------------------- check_member
-
-
-def test_check_member_normalises_and_records_kinds_and_implicit_parents() -> None:
-    seen: dict[str, str] = {}
-
-    assert check_member(reg("./x/y/z.txt")[0], seen) == "x/y/z.txt"
-    assert check_member(sym("x/l", "y/z.txt")[0], seen) == "x/l"
-    assert check_member(hard("h", "./x/y/z.txt")[0], seen) == "h"
-
-    assert seen == {
-        "x": "dir",
-        "x/y": "dir",
-        "x/y/z.txt": "file",
-        "x/l": "symlink",
-        "h": "hardlink",
-    }
-
-
-def test_check_member_ignores_the_root_entry() -> None:
-    seen: dict[str, str] = {}
-
-    assert check_member(folder(".")[0], seen) == "."
-    assert check_member(folder("./")[0], seen) == "."
-    assert seen == {}
-
-
-def test_check_member_allows_same_name_same_kind() -> None:
-    seen: dict[str, str] = {}
-    check_member(reg("a")[0], seen)
-    check_member(folder("d")[0], seen)
-
-    assert check_member(reg("./a")[0], seen) == "a"
-    assert check_member(folder("d")[0], seen) == "d"
-
-
-def test_check_member_accepts_an_explicit_dir_after_its_children() -> None:
-    seen: dict[str, str] = {}
-    check_member(reg("a/b")[0], seen)
-
-    assert check_member(folder("a")[0], seen) == "a"
-
-
-def test_check_member_treats_contiguous_files_as_regular() -> None:
-    info = _info("c", tarfile.CONTTYPE)
-
-    assert check_member(info, {}) == "c"
-
-
-def test_check_member_allows_a_hard_link_to_a_hard_link() -> None:
-    seen: dict[str, str] = {}
-    check_member(reg("f")[0], seen)
-    check_member(hard("h1", "f")[0], seen)
-
-    assert check_member(hard("h2", "h1")[0], seen) == "h2"
-
-
-# --------------------------------------------------------------------------- manifest format
-
-
-def test_manifest_round_trips() -> None:
-    manifest = manifest_doc({"a/b.txt": b"hello", "ünï.txt": b"x"})
-
-    assert ExportManifest.from_json(manifest.to_json()) == manifest
-
-
-def test_manifest_json_is_sorted_and_compact() -> None:
-    data = manifest_doc({"z": b"z", "a": b"a"}).to_json()
-    document = json.loads(data)
-
-    assert data.decode() == json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
-    assert document["format"] == FORMAT
-    assert document["format_version"] == FORMAT_VERSION
-    assert document["volume"] == {"name": "containai-data", "labels": {"app": "containai"}}
-    assert document["options"] == {"excludes": True, "secrets": False}
-    assert document["files"]["a"] == {
-        "size": 1,
-        "sha256": sha(b"a"),
-        "secret": False,
-        "mode": 0o644,
-    }
-
-
-def test_manifest_is_immutable() -> None:
-    files = {"a": ManifestFile(1, sha(b"a"), secret=False, mode=0o644)}
-    manifest = dataclasses.replace(manifest_doc({}), files=files)
-    files["b"] = files["a"]
-
-    assert list(manifest.files) == ["a"]  # a copy was taken
-    with pytest.raises(TypeError):
-        manifest.files["b"] = files["a"]  # type: ignore[index]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        manifest.created = "now"  # type: ignore[misc]
-
-
-def _file_entry(**changes: Any) -> dict[str, Any]:
-    return {"size": 1, "sha256": sha(b"a"), "secret": False, "mode": 0o644, **changes}
-
-
-@pytest.mark.parametrize(
-    ("document", "detail"),
-    [
-        pytest.param([], "the manifest must be a JSON object", id="not-an-object"),
-        pytest.param(good_manifest_document(format=None), "format is None", id="no-format"),
-        pytest.param(
-            good_manifest_document(format_version=True), "format_version True", id="bool-version"
-        ),
-        pytest.param(
-            good_manifest_document(format_version=1.0), "format_version 1.0", id="float-version"
-        ),
-        pytest.param(
-            good_manifest_document(tool_version=1),
-            "tool_version must be a string",
-            id="tool-version",
-        ),
-        pytest.param(
-            good_manifest_document(created="yesterday"), "created is not an ISO-8601", id="created"
-        ),
-        pytest.param(
-            good_manifest_document(volume="v"), "volume must be a JSON object", id="volume"
-        ),
-        pytest.param(
-            good_manifest_document(volume={"name": "v", "labels": {"k": 1}}),
-            "volume.labels['k'] must be a string",
-            id="label-value",
-        ),
-        pytest.param(
-            good_manifest_document(options={"excludes": 1, "secrets": True}),
-            "options.excludes",
-            id="option",
-        ),
-        pytest.param(
-            good_manifest_document(files=[]), "files must be a JSON object", id="files-list"
-        ),
-        pytest.param(
-            good_manifest_document(files={"a": _file_entry(size=True)}),
-            "files['a'].size must be a non-negative integer",
-            id="bool-size",
-        ),
-        pytest.param(
-            good_manifest_document(files={"a": _file_entry(size=-1)}),
-            "files['a'].size must be a non-negative integer",
-            id="negative-size",
-        ),
-        pytest.param(
-            good_manifest_document(files={"a": _file_entry(sha256="ABC")}),
-            "files['a'].sha256 must be 64 lowercase hex digits",
-            id="bad-sha",
-        ),
-        pytest.param(
-            good_manifest_document(files={"a": _file_entry(mode=0o10000)}),
-            "files['a'].mode must be at most 0o7777",
-            id="mode",
-        ),
-        pytest.param(
-            good_manifest_document(files={"a": _file_entry(secret="no")}),
-            "files['a'].secret must be true or false",
-            id="secret",
-        ),
-        pytest.param(
-            good_manifest_document(files={"../etc/passwd": _file_entry()}),
-            "files['../etc/passwd']: name has a '..' component",
-            id="unsafe-name",
-        ),
-        pytest.param(
-            good_manifest_document(files={"./a": _file_entry()}),
-            "files['./a']: name has an empty or '.' component",
-            id="unnormalised-name",
-        ),
-        pytest.param(
-            good_manifest_document(files={MANIFEST_NAME: _file_entry()}),
-            "cannot list itself",
-            id="lists-itself",
-        ),
-    ],
-)
-def test_invalid_manifests_are_refused(document: object, detail: str) -> None:
-    with pytest.raises(ManifestError) as caught:
-        ExportManifest.from_json(json.dumps(document).encode())
-
-    assert detail in caught.value.detail
-    assert "\n" not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        pytest.param(b"", id="empty"),
-        pytest.param(b"\xff\xfe", id="not-utf8"),
-        pytest.param(b"[" * 100_000, id="deeply-nested"),
-        pytest.param(b'{"files": {}, "files": {}}', id="duplicate-key"),
-    ],
-)
-def test_unparseable_manifests_are_refused(data: bytes) -> None:
-    with pytest.raises(ManifestError):
-        ExportManifest.from_json(data)
-
-
-def test_manifest_tarinfo_is_a_plain_readable_file() -> None:
-    data = manifest_doc({}).to_json()
-
-    info = manifest_tarinfo(data, mtime=1234.5, uid=1000, gid=1001)
-
-    assert (info.name, info.type, info.size, info.mode) == (
-        MANIFEST_NAME,
-        tarfile.REGTYPE,
-        len(data),
-        0o644,
-    )
-    assert (info.mtime, info.uid, info.gid) == (1234.5, 1000, 1001)
-
-
 def test_names_that_are_not_utf8_survive_as_surrogates(tmp_path: Path) -> None:
     path = tmp_path / "latin1.tgz"
-    buffer = io.BytesIO()
-    with tarfile.open(
-        fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT, encoding="latin-1"
-    ) as tar:
-        info, data = reg("café.txt", b"x")
-        tar.addfile(info, io.BytesIO(data or b""))
-    path.write_bytes(gzip.compress(buffer.getvalue()))
+    write_latin1_tgz(path, [reg("café.txt", b"x")])
 
     index = scan_archive(path, max_expanded_bytes=LIMIT)
 
@@ -966,13 +662,7 @@ def test_names_that_are_not_utf8_survive_as_surrogates(tmp_path: Path) -> None:
 
 def test_unsafe_names_that_are_not_utf8_are_shown_escaped(tmp_path: Path) -> None:
     path = tmp_path / "latin1.tgz"
-    buffer = io.BytesIO()
-    with tarfile.open(
-        fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT, encoding="latin-1"
-    ) as tar:
-        info, data = reg("../évil\x1b[2J", b"y")
-        tar.addfile(info, io.BytesIO(data or b""))
-    path.write_bytes(gzip.compress(buffer.getvalue()))
+    write_latin1_tgz(path, [reg("../évil\x1b[2J", b"y")])
 
     with pytest.raises(UnsafeMember) as caught:
         scan_archive(path, max_expanded_bytes=LIMIT)

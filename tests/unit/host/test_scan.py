@@ -1,4 +1,4 @@
-"""containai.hostscan.scan over temporary directories: what the host offers, and why not."""
+"""containai.host.scan over temporary directories: what the host offers, and why not."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from containai.host.candidates import Candidate, HostScan, ScanOptions
 from containai.host.excludes import Excludes, Rule, under
 from containai.host.manifest import Entry
 from containai.host.scan import scan
-from containai.host.tree import relink
 from containai.resources import packaged_settings
-from tests.conftest import write_files
+from tests.support.files import new_dir, write_files, write_linked_skills
 
 SAFE = "/home/agent/workspace"
 PACKAGED = tomllib.loads(packaged_settings().read_text())
@@ -62,9 +61,8 @@ def skipped(result: HostScan) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    root = tmp_path / "src"
-    root.mkdir()
-    return root
+    """The source root of a scan (not the fake HOME of the other unit tests)."""
+    return new_dir(tmp_path / "src")
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -514,11 +512,7 @@ def test_an_entry_that_is_a_symlink_to_a_file_is_followed(home: Path) -> None:
 
 def test_symlinks_inside_a_directory_are_candidates_not_followed(home: Path) -> None:
     skills = home / ".claude/skills"
-    write_files(skills, {"real.md": "r", "sub/x.md": "x"})
-    (skills / "relative").symlink_to("real.md")
-    (skills / "inside").symlink_to(skills / "real.md")
-    (skills / "sub/inside").symlink_to(skills / "real.md")
-    (skills / "outside").symlink_to("/etc/hostname")
+    write_linked_skills(skills)
     (skills / "up").symlink_to("..")  # a link to a directory must not be walked into
 
     result = scan([entry(".claude/skills", "dir")], options(home))
@@ -598,54 +592,6 @@ def test_absolute_links_in_a_followed_entry_symlink_point_at_the_copied_file(hom
     result = scan([entry(".config/nvim", "dir")], options(home))
 
     assert by_path(result)[".config/nvim/lua/init"].linkname == "../init.lua"
-
-
-# -- relink() ----------------------------------------------------------------------------------
-
-ROOT = Path("/home/ada")
-
-
-@pytest.mark.parametrize(
-    ("target", "volume_path", "expected"),
-    [
-        ("real.md", ".claude/skills/link", "real.md"),
-        ("../../elsewhere", ".claude/skills/link", "../../elsewhere"),
-        ("/home/ada/.claude/skills/real.md", ".claude/skills/link", "real.md"),
-        ("/home/ada/.claude/skills/sub/x.md", ".claude/skills/link", "sub/x.md"),
-        ("/home/ada/.claude/agents/a.md", ".claude/skills/deep/link", "../../agents/a.md"),
-        ("/home/ada/.vimrc", ".claude/skills/link", "../../.vimrc"),
-        ("/home/ada/./.claude//skills/../skills/real.md", ".claude/skills/link", "real.md"),
-        ("/home/ada/.vimrc", "link", ".vimrc"),
-    ],
-    ids=[
-        "relative-kept",
-        "relative-escaping-kept",
-        "absolute-sibling",
-        "absolute-child",
-        "absolute-cousin",
-        "absolute-to-home-top",
-        "absolute-unnormalised",
-        "link-at-the-volume-root",
-    ],
-)
-def test_relink_keeps_relative_links_and_makes_links_inside_the_root_relative(
-    target: str, volume_path: str, expected: str
-) -> None:
-    linkname, warning = relink(target, ROOT / volume_path, volume_path, ROOT)
-
-    assert (linkname, warning) == (expected, "")
-
-
-@pytest.mark.parametrize(
-    "target",
-    ["/etc/hostname", "/home/adam/.vimrc", "/home", "/"],
-    ids=["elsewhere", "sibling-home-with-a-common-prefix", "parent-of-root", "filesystem-root"],
-)
-def test_relink_keeps_links_outside_the_root_and_warns(target: str) -> None:
-    linkname, warning = relink(target, ROOT / ".claude/x", ".claude/x", ROOT)
-
-    assert linkname == target
-    assert "outside" in warning and target in warning
 
 
 # -- the hostile cases: symlinks that leave the source, protected paths, project entries -------

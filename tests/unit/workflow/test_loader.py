@@ -1,4 +1,5 @@
-"""Workflows: step lists in TOML, validated against the step registry, overridable by teams."""
+"""containai.workflow.loader: step lists in TOML, validated against the step registry, overridable
+by teams, run in order."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from containai.resources import packaged_workflows
 from containai.steps import REGISTRY
 from containai.workflow import loader as workflow
 from containai.workflow.loader import StepDef, step
-from containai.workflow.run import ExportOptions, ImportOptions, Options, Run, WorkflowError
-from tests.conftest import trust
+from containai.workflow.run import ExportOptions, ImportOptions, Options
+from tests.support.files import trust
+from tests.support.params import cases
+from tests.unit.config_files import (
+    Untouched,
+    refused,
+    write_trusted,
+)
 
 
 @dataclass
@@ -40,18 +47,6 @@ def halt(context: Context) -> None:
 
 
 FAKE: dict[str, StepDef] = {"record": record, "greet": greet, "halt": halt}
-
-
-@pytest.fixture
-def user_dir(isolated_env: Path) -> Path:
-    return isolated_env / ".config" / "containai"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    path = tmp_path / "project"
-    path.mkdir()
-    return path
 
 
 def write_workflow(folder: Path, name: str, text: str) -> Path:
@@ -219,24 +214,6 @@ def test_step_option_values_are_checked_against_the_step_signature(tmp_path: Pat
     assert "'create' must be" in str(load_error(path, REGISTRY, ImportOptions))
 
 
-def test_reading_a_phase_no_step_gave_is_a_workflow_error(isolated_env: Path) -> None:
-    from containai import settings
-    from containai.ui import UI
-
-    run = Run(
-        "import",
-        settings.load(isolated_env),
-        Options(),
-        UI(),
-        home=isolated_env,
-        user_dir=isolated_env,
-    )
-    with pytest.raises(WorkflowError, match="needs the plan, which no earlier step gave"):
-        _ = run.plan
-    run.plan = "a plan"  # type: ignore[assignment]
-    assert run.has("plan") and run.plan == "a plan"
-
-
 def test_an_unknown_step_against_the_real_registry_lists_its_steps(tmp_path: Path) -> None:
     path = write_workflow(tmp_path, "w", steps_toml("scan_hosts"))
     message = str(load_error(path, REGISTRY))
@@ -351,3 +328,112 @@ def test_a_step_error_propagates_and_later_steps_do_not_run(tmp_path: Path) -> N
     with pytest.raises(RuntimeError):
         workflow.run(loaded, context)  # type: ignore[arg-type]
     assert context.calls == []
+
+
+# -- through the command line: a broken workflow runs no step ---------------------------------
+
+
+WORKFLOW_PROBLEMS = cases(
+    {
+        "syntax": (
+            '[[steps]\nuse = "scan_host"\n',
+            ["invalid TOML"],
+        ),
+        "not-utf8": (
+            b'[[steps]]\nuse = "\xff"\n',
+            ["invalid TOML"],
+        ),
+        "top-key": (
+            'name = "mine"\n[[steps]]\nuse = "scan_host"\n',
+            ["unknown key 'name'"],
+        ),
+        "unknown-step": (
+            '[[steps]]\nuse = "resolve_volume"\n[[steps]]\nuse = "rm_rf_everything"\n',
+            ["step 2: unknown step 'rm_rf_everything'", "known steps: ", "scan_host"],
+        ),
+        "step-key": (
+            '[[steps]]\nuse = "scan_host"\nrun = "sh"\n',
+            ["step 1: unknown key 'run'"],
+        ),
+        "use-type": (
+            "[[steps]]\nuse = 3\n",
+            ["step 1: 'use' must name a step"],
+        ),
+        "with-type": (
+            '[[steps]]\nuse = "open_volume"\nwith = 3\n',
+            ["'with' must be a table"],
+        ),
+        "step-options": (
+            '[[steps]]\nuse = "open_volume"\nwith = { bogus = true }\n',
+            ["step 1 (open_volume): wrong options"],
+        ),
+        "options-for-no-options": (
+            '[[steps]]\nuse = "scan_host"\nwith = { anything = 1 }\n',
+            ["step 1 (scan_host): wrong options"],
+        ),
+        "no-steps": (
+            'description = "empty"\n',
+            ["at least one [[steps]]"],
+        ),
+        "steps-type": (
+            'steps = "scan_host"\n',
+            ["at least one [[steps]]"],
+        ),
+        "step-type": (
+            "steps = [1]\n",
+            ["step 1 must be a table"],
+        ),
+    }
+)
+
+
+# Valid steps that would create the volume and take its lock, before the broken one.
+
+
+TOUCHING = '[[steps]]\nuse = "resolve_volume"\n[[steps]]\nuse = "lock_volume"\n'
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize(("text", "expected"), WORKFLOW_PROBLEMS)
+@pytest.mark.parametrize("where", ["project", "user"])
+def test_a_bad_workflow_file_is_one_line_naming_it_exit_2_and_runs_no_step(
+    where: str, text: str | bytes, expected: list[str], cai: Any, home: Path, work: Path
+) -> None:
+    folder = {
+        "project": work / ".containai/workflows",
+        "user": home / ".config/containai/workflows",
+    }[where]
+    if isinstance(text, str) and text.startswith("[[steps]]"):
+        text = TOUCHING + text  # valid steps first: not even these may run
+        expected = [
+            part.replace("step 1", "step 3").replace("step 2", "step 4") for part in expected
+        ]
+    path = write_trusted(folder / "import.toml", text)
+    untouched = Untouched(home, work)
+
+    result = cai("import", "--dry-run")
+
+    refused(result, str(path), *expected)
+    untouched.check()
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("export", ("export",)), ("restore", ("import", "--from", "{archive}")), ("run", ("run",))],
+    ids=["export", "restore", "run"],
+)
+def test_a_bad_workflow_override_stops_its_own_command(
+    name: str, command: tuple[str, ...], cai: Any, home: Path, work: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / "backup.tgz"
+    archive.write_bytes(b"\x1f\x8b not really")
+    path = write_trusted(
+        work / ".containai/workflows" / f"{name}.toml", '[[steps]]\nuse = "nope"\n'
+    )
+    untouched = Untouched(home, work)
+
+    result = cai(*(part.format(archive=archive) for part in command))
+
+    refused(result, str(path), "unknown step 'nope'")
+    untouched.check()
