@@ -4,6 +4,7 @@ containers)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -27,13 +28,27 @@ class Engine(VolumesMixin, ExecMixin, LocksMixin):
     def connect(cls, timeout: int = 120) -> Engine:
         import docker  # imported here: the SDK costs start-up time that --help should not pay
 
+        # What docker.from_env(version="auto") does, except that a failed first request closes
+        # its connection (the SDK's own negotiation leaves it open), and a socket file that is
+        # not there is said without trying it (the SDK would leak the socket it opened).
+        where = endpoint()
+        if where.startswith("unix://") and not os.path.exists(where.removeprefix("unix://")):
+            raise EngineError(f"cannot reach the Docker engine at {where}: no such socket")
+        settings = docker.utils.kwargs_from_env()
+        probe = None
         try:
-            client = docker.from_env(timeout=timeout)
-            client.ping()
+            probe = docker.APIClient(
+                version=docker.constants.MINIMUM_DOCKER_API_VERSION, timeout=timeout, **settings
+            )
+            version = probe.version(api_version=False)["ApiVersion"]
+            client = docker.DockerClient(version=version, timeout=timeout, **settings)
         except Exception as error:  # the SDK raises several unrelated types for "no engine"
             raise EngineError(
                 f"cannot reach the Docker engine at {endpoint()}: {reason(error)}"
             ) from None
+        finally:
+            if probe is not None:
+                probe.close()
         return cls(client)
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from containai.host.candidates import HostScan
     from containai.host.manifest import Manifest
     from containai.transfer.plan import Plan
+    from containai.transfer.status import PathStatus
     from containai.transfer.stream import Outcome
     from containai.transfer.volume_state import VolumeState
 
@@ -51,6 +52,12 @@ class ImportOptions(Options):
     secrets: bool = True
     excludes: bool = True
     replace: bool = False  # restore: remove what the archive does not hold
+    force: bool = False  # every path made to match the host, whatever the volume holds
+
+
+@dataclass(frozen=True)
+class DiffOptions(ImportOptions):
+    paths: tuple[str, ...] = ()  # cai diff -- PATH ...: only these (and what is below them)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class Run(Generic[Opts]):
     state: Phase[VolumeState] = Phase()  # what the volume holds
     plan: Phase[Plan] = Phase()
     outcome: Phase[Outcome | None] = Phase()  # what a real run did (None after a dry run)
+    statuses: Phase[list[PathStatus]] = Phase()  # where host and volume stand (status, diff)
 
     def __init__(
         self,
@@ -139,6 +147,7 @@ class Run(Generic[Opts]):
         user_dir: Path,  # ~/.config/containai
         project: ProjectLayer | None = None,
         engine: Engine | None = None,  # connected already (it helped find the workspace)
+        unreachable: Exception | None = None,  # why connecting failed already, if it did
     ) -> None:
         self.command = command
         self.settings = settings
@@ -154,6 +163,7 @@ class Run(Generic[Opts]):
         self.sync_report: SyncReport | None = None  # what the sync did after an import
         self.volume_labels: dict[str, str] = {}
         self._engine: Engine | None = None
+        self._unreachable = unreachable
         if engine is not None:
             self._adopt(engine)
 
@@ -190,6 +200,9 @@ class Run(Generic[Opts]):
         """Connected on first use, so that commands needing no engine never wait for one."""
         if self._engine is None:
             from containai.engine import Engine
+
+            if self._unreachable is not None:
+                raise self._unreachable
 
             return self._adopt(Engine.connect(timeout=self.settings.get_int("engine.timeout")))
         return self._engine

@@ -12,7 +12,7 @@ from pathlib import Path
 from containai import labels, paths, settings, workspaces
 from containai import project as projects
 from containai.engine import Engine
-from containai.errors import Terminated, UsageError
+from containai.errors import EngineError, Terminated, UsageError
 from containai.project import ProjectLayer
 from containai.settings import Settings
 from containai.steps import REGISTRY
@@ -41,12 +41,19 @@ def run_workflow(
     path = _workspace(workspace, options, engine)
     # Bad settings and workflow files stop the command before it waits for an engine.
     project, loaded, chosen = _prepare(name, path, config_file, user_dir, type(options))
+    unreachable: EngineError | None = None
     if engine is None and name not in _NO_ENGINE:
-        engine = Engine.connect(timeout=loaded.get_int("engine.timeout"))
-        nested = _nested(path, workspace, options, engine, ui)
-        if nested != path:
-            path = nested
-            project, loaded, chosen = _prepare(name, path, config_file, user_dir, type(options))
+        try:
+            engine = Engine.connect(timeout=loaded.get_int("engine.timeout"))
+        except EngineError as error:
+            # Said by the first step that needs the engine: a workflow that needs none (a
+            # team's scan-only one) and bad input found before still work without it.
+            unreachable = error
+        else:
+            nested = _nested(path, workspace, options, engine, ui)
+            if nested != path:
+                path = nested
+                project, loaded, chosen = _prepare(name, path, config_file, user_dir, type(options))
     for warning in filter(None, [project.warning(), *loaded.warnings]):
         ui.warn(warning)
     run = Run(
@@ -58,6 +65,7 @@ def run_workflow(
         user_dir=user_dir,
         project=project,
         engine=engine,
+        unreachable=unreachable,
     )
     with _terminate_as_interrupt(), _close_uninterrupted(run.stack):
         loader.run(chosen, run)
