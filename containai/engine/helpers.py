@@ -8,9 +8,11 @@ built by ``_create_hardened``: no network, no capability, no new privileges, one
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
+import json
 import tarfile
 import time
 import tomllib
@@ -243,6 +245,29 @@ class Helper:
         response can be closed when the helper goes: an abandoned stream would otherwise keep
         the engine from removing the container.
         """
+        found = self._archive("get", path)
+        if found is None:
+            raise EngineError(f"{path} is not in the volume")
+        return _guarded(found.iter_content(_CHUNK))
+
+    def get_if_present(self, path: str) -> Iterator[bytes] | None:
+        """Like ``get``, or None when the volume has nothing at ``path``."""
+        found = self._archive("get", path)
+        return _guarded(found.iter_content(_CHUNK)) if found is not None else None
+
+    def stat(self, path: str) -> dict[str, Any] | None:
+        """The engine's stat of ``path`` (name, size, mode, mtime, linkTarget), or None."""
+        found = self._archive("head", path)
+        if found is None:
+            return None
+        header = found.headers.get("X-Docker-Container-Path-Stat", "")
+        try:
+            parsed: dict[str, Any] = json.loads(base64.b64decode(header))
+        except ValueError:
+            return None
+        return parsed
+
+    def _archive(self, method: str, path: str) -> Any:
         import docker.errors
         import requests
 
@@ -252,19 +277,21 @@ class Helper:
         with api_errors("reading the volume failed"):
             # identity: the SDK's own get_archive asks the same; the engine would otherwise
             # gzip the whole volume for a reader on the same machine.
-            response = api.get(
+            response = getattr(api, method)(
                 url,
                 params={"path": full},
                 headers={"Accept-Encoding": "identity"},
-                stream=True,
+                stream=method == "get",
                 timeout=None,
             )
             self._responses.append(response)
+            if response.status_code == 404:
+                return None
             try:
                 response.raise_for_status()
             except requests.exceptions.HTTPError as error:
                 raise docker.errors.create_api_error_from_http_exception(error) from None
-        return _guarded(response.iter_content(_CHUNK))
+        return response
 
     def close(self) -> None:
         for response in self._responses:

@@ -3,6 +3,7 @@ rules and helpers every scanned path goes through."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
@@ -70,6 +71,29 @@ class HostScan:
     skipped: list[Skipped] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    _digests: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def digest(self, candidate: Candidate) -> str | None:
+        """The sha256 of what the volume would get for ``candidate``, computed once per run
+        (both the volume read and the plan may ask); None when the host file is unreadable."""
+        if candidate.path not in self._digests:
+            self._digests[candidate.path] = _sha256(candidate)
+        return self._digests[candidate.path]
+
+
+def _sha256(candidate: Candidate) -> str | None:
+    if candidate.content is not None:
+        return hashlib.sha256(candidate.content).hexdigest()
+    if candidate.source is None:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(candidate.source, "rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+    except OSError:
+        return None  # reported when the transfer tries to read it
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

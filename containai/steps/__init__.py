@@ -11,6 +11,7 @@ from containai.steps import (
     containers,
     exporting,
     importing,
+    inspecting,
     reporting,
     restoring,
     syncing,
@@ -40,4 +41,7 @@ REGISTRY: dict[str, StepDef] = {
     "reload_container": syncing.reload_container,
     "sync_container": syncing.sync_container,
     "sync_here": syncing.sync_here,
+    "compare_volume": inspecting.compare_volume,
+    "report_status": inspecting.report_status,
+    "show_diff": inspecting.show_diff,
 }

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from containai import render
 from containai.host import additional_paths
-from containai.host.candidates import Candidate, ScanOptions
+from containai.host.candidates import ScanOptions
 from containai.host.excludes import Excludes, Rule, configured_excludes, under
 from containai.host.manifest import Entry
 from containai.host.scan import scan
@@ -16,7 +15,7 @@ from containai.host.secrets import secret_patterns
 from containai.progress import metered
 from containai.settings.schema import ConflictPolicy
 from containai.steps.volume import delete_planned
-from containai.transfer import plan, stream
+from containai.transfer import plan, records, stream
 from containai.transfer.stream import Outcome, Owner
 from containai.transfer.volume_state import VolumeState
 from containai.workflow.loader import step
@@ -67,15 +66,15 @@ def scan_host(run: Run[ImportOptions]) -> None:
 @step(needs=("scan", "state"), gives=("plan",))
 def plan_import(run: Run[ImportOptions], *, on_conflict: ConflictPolicy | None = None) -> None:
     """Decide every path; the same plan is printed by a dry run and executed by a real one."""
-    mirror_all = run.settings.get_bool("import.mirror")
-    roots = {c.entry.target for c in run.scan.candidates if c.entry.mirror or mirror_all}
+    roots = plan.mirror_roots(run.scan, run.settings.get_bool("import.mirror"))
     run.plan = plan.make(
         run.volume,
         run.scan,
         run.state,
         on_conflict=on_conflict or run.settings.get_str("import.on_conflict"),
-        host_digest=_digest_cache(),
-        mirror_roots=sorted(roots),
+        host_digest=run.scan.digest,
+        three_way=not run.options.force,
+        mirror_roots=roots,
     )
 
 
@@ -110,7 +109,7 @@ def _changes_anything(current: plan.Plan, state: VolumeState) -> bool:
     """False for a no-op: nothing to write or delete, and the record already says it all."""
     if any(item.writes or item.action == plan.DELETE for item in current.items):
         return True
-    return stream.records_after(current, state) != state.record
+    return records.records_after(current, state) != (state.record, state.shapes)
 
 
 def private_rules(run: Run[ImportOptions], entries: list[Entry]) -> Excludes:
@@ -120,32 +119,6 @@ def private_rules(run: Run[ImportOptions], entries: list[Entry]) -> Excludes:
         return Excludes([])
     patterns = [p for e in entries if e.exclude_priv for p in under(e.target, ["*.priv.*"])]
     return Excludes([Rule("exclude_priv", tuple(patterns))])
-
-
-def _digest_cache() -> plan.HostDigest:
-    cache: dict[str, str | None] = {}
-
-    def digest(candidate: Candidate) -> str | None:
-        if candidate.path not in cache:
-            cache[candidate.path] = _sha256(candidate)
-        return cache[candidate.path]
-
-    return digest
-
-
-def _sha256(candidate: Candidate) -> str | None:
-    if candidate.content is not None:
-        return hashlib.sha256(candidate.content).hexdigest()
-    if candidate.source is None:
-        return None
-    digest = hashlib.sha256()
-    try:
-        with open(candidate.source, "rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                digest.update(chunk)
-    except OSError:
-        return None  # reported when the transfer tries to read it
-    return digest.hexdigest()
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -8,12 +8,13 @@ import shlex
 import time
 
 from containai import labels, render, workspaces
-from containai.engine import ContainerInfo, HelperSpec
+from containai.engine import ContainerInfo, Helper, HelperSpec
 from containai.errors import NotFoundError, UsageError
 from containai.locking import volume_lock
-from containai.transfer import volume_state
+from containai.transfer import partial_read, plan, volume_state
 from containai.transfer.plan import DELETE
 from containai.transfer.stream import Outcome
+from containai.transfer.volume_state import VolumeState
 from containai.workflow.loader import step
 from containai.workflow.run import Options, Run
 
@@ -137,21 +138,49 @@ def open_volume(
 
 
 @step(needs=("helper",), gives=("state",))
-def read_volume(run: Run[Options]) -> None:
-    """Read what the volume holds, hashing only the paths this run may write."""
+def read_volume(run: Run[Options], *, full: bool = False) -> None:
+    """Read what the volume holds: for a three-way import, containai's records and only the
+    paths the host changed; otherwise (or ``full``) everything, hashing only the paths this
+    run may write."""
     if run.helper is None:
         run.state = volume_state.empty()
         return
-    if run.has("scan"):
-        writes = {c.path for c in run.scan.candidates if c.kind == "file"}
-    elif run.has("archive"):
-        writes = {e.name for e in run.archive.entries if e.kind in ("file", "hardlink")}
-    else:
-        writes = set()
     limit = run.settings.get_int("limits.record_bytes")
-    run.state = volume_state.read(run.helper.get(""), hash_paths=writes, max_record_bytes=limit)
-    for warning in run.state.warnings:
+    state = None
+    if run.has("scan") and not full and not getattr(run.options, "force", False):
+        state = _read_changed(run, run.helper, limit)
+    if state is None:
+        if run.has("scan"):
+            writes = {c.path for c in run.scan.candidates if c.kind == "file"}
+        elif run.has("archive"):
+            writes = {e.name for e in run.archive.entries if e.kind in ("file", "hardlink")}
+        else:
+            writes = set()
+        state = volume_state.read(run.helper.get(""), hash_paths=writes, max_record_bytes=limit)
+    run.state = state
+    for warning in state.warnings:
         run.ui.warn(f"volume {run.volume}: {warning}")
+
+
+# Beyond this many requests, streaming the whole volume once is the cheaper read.
+_MOST_REQUESTS = 256
+
+
+def _read_changed(run: Run[Options], helper: Helper, limit: int) -> VolumeState | None:
+    """The records, then what the volume holds where the host changed; None when a full read
+    is needed (no usable record: a new or foreign volume, or too many changes)."""
+    state = partial_read.read_records(helper.get_if_present, helper.stat, max_record_bytes=limit)
+    if volume_state.STATE_FILE not in state.files or state.warnings:
+        return None
+    scan = run.scan
+    roots = plan.mirror_roots(scan, run.settings.get_bool("import.mirror"))
+    paths = plan.needed(scan, state, scan.digest, roots)
+    listable = {c.entry.target for c in scan.candidates if c.path != c.entry.target}
+    if len(paths) > _MOST_REQUESTS and len(paths) > len(state.record) // 4:
+        return None
+    requests = partial_read.read_paths(state, paths, listable, helper.get_if_present, helper.stat)
+    run.ui.info(f"read {len(paths)} changed paths of the volume in {requests} requests")
+    return state
 
 
 def delete_planned(run: Run[Options], outcome: Outcome) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from containai.host.candidates import Candidate, Failure, HostScan
-from containai.transfer.volume_state import META_DIR, Record, VolumeFile, VolumeState
+from containai.transfer.volume_state import META_DIR, Record, Shape, VolumeFile, VolumeState
 
 ADD = "add"
 UPDATE = "update"
@@ -86,11 +86,22 @@ def make(
     on_conflict: str,
     host_digest: HostDigest,
     mirror_roots: Iterable[str] = (),
+    three_way: bool = True,
 ) -> Plan:
-    """Decide every path. ``host_digest`` hashes a host file, only when a quick check fails."""
+    """Decide every path. ``host_digest`` hashes a host file, only when a quick check fails.
+
+    Three-way (the default): a path whose host side is what containai last wrote there stays
+    as the volume has it (an agent's edit is kept), whatever the volume holds; only the other
+    paths are compared with the volume (``state`` may hold only those: ``needed``). Without it
+    (``cai import --force``) every path is made to match the host, an agent's version kept as
+    a backup.
+    """
     items: list[Item] = []
     blocked: list[str] = []  # directories that cannot be created: nothing goes below them
-    for candidate in _last_wins(scan.candidates):
+    for candidate in last_wins(scan.candidates):
+        if three_way and same_as_base(candidate, state, host_digest):
+            items.append(_unchanged_on_host(candidate, state))
+            continue
         in_the_way = parent_in_the_way(candidate.path, state)
         if in_the_way or any(candidate.path.startswith(f"{prefix}/") for prefix in blocked):
             detail = f"the volume has a {in_the_way} where a parent directory must go"
@@ -116,7 +127,53 @@ def make(
     return Plan(volume, state.exists, items, list(scan.warnings))
 
 
-def _last_wins(candidates: list[Candidate]) -> list[Candidate]:
+def same_as_base(candidate: Candidate, state: VolumeState, host_digest: HostDigest) -> bool:
+    """The host holds what containai last wrote at this path (its record)."""
+    if candidate.path == META_DIR or candidate.path.startswith(f"{META_DIR}/"):
+        return False
+    if candidate.kind != "file":
+        mode = candidate.mode if candidate.kind == "dir" else 0
+        return state.shapes.get(candidate.path) == Shape(candidate.kind, mode, candidate.linkname)
+    record = state.record.get(candidate.path)
+    if record is None:
+        return False
+    if candidate.placeholder:  # written once; the volume's copy is the container's since
+        return True
+    return record.mode == candidate.mode and _same_as_record(candidate, record, host_digest)
+
+
+def _unchanged_on_host(candidate: Candidate, state: VolumeState) -> Item:
+    if candidate.credential:
+        return _item(candidate, SKIP_CREDENTIAL, "credential not copied; volume copy kept")
+    if candidate.placeholder:
+        return _item(candidate, UNCHANGED, "no source on the host")
+    if candidate.kind == "file":  # the host's content is the recorded one
+        candidate = replace(candidate, sha256=state.record[candidate.path].sha256)
+    return _item(candidate, UNCHANGED)
+
+
+def mirror_roots(scan: HostScan, mirror_all: bool) -> list[str]:
+    """The synced directories whose files gone from the host are deleted from the volume."""
+    return sorted({c.entry.target for c in scan.candidates if c.entry.mirror or mirror_all})
+
+
+def needed(
+    scan: HostScan, state: VolumeState, host_digest: HostDigest, mirror_roots: Iterable[str]
+) -> set[str]:
+    """The volume paths a three-way plan must see: those the host changed, their parents,
+    what an interrupted run left, and what mirroring may delete."""
+    paths: set[str] = set(state.journal)
+    for candidate in last_wins(scan.candidates):
+        if not same_as_base(candidate, state, host_digest):
+            parts = candidate.path.split("/")
+            paths.update("/".join(parts[:end]) for end in range(1, len(parts) + 1))
+    sent = {candidate.path for candidate in scan.candidates}
+    roots = tuple(mirror_roots)
+    paths.update(path for path in state.record if path not in sent and _under(path, roots))
+    return paths
+
+
+def last_wins(candidates: list[Candidate]) -> list[Candidate]:
     # Two entries may map to one path (~/.tmux.conf and ~/.config/tmux/tmux.conf): the later
     # entry wins, as it did upstream.
     latest = {candidate.path: candidate for candidate in candidates}
@@ -173,10 +230,12 @@ def _decide_file(
             return _item(candidate, UPDATE)
         if current.mode != candidate.mode:
             return _item(candidate, UPDATE, "mode")
-        return _item(candidate, UNCHANGED)
+        return _item(replace(candidate, sha256=ours.sha256), UNCHANGED)
     # Changed inside the container since the last import, or never written by containai.
     if current.sha256 is not None and current.sha256 == host_digest(candidate):
-        return _item(candidate, UNCHANGED)
+        if current.mode != candidate.mode:
+            return _item(candidate, UPDATE, "mode")
+        return _item(replace(candidate, sha256=current.sha256), UNCHANGED)
     if current.sha256 in PLACEHOLDER_DIGESTS:
         return _item(candidate, UPDATE, "replaces an empty placeholder")
     why = (

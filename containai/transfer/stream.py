@@ -33,6 +33,7 @@ from typing import BinaryIO, Protocol
 
 from containai.host.candidates import SECRET_DIR_MODE, Candidate
 from containai.transfer.plan import CONFLICT, Item, Plan
+from containai.transfer.records import adopted_journal, new_records
 from containai.transfer.tar import (
     END_OF_ARCHIVE,
     ChangedWhileRead,
@@ -48,6 +49,7 @@ from containai.transfer.volume_state import (
     STAGING_DIR,
     STATE_FILE,
     Record,
+    Shape,
     VolumeState,
     encode_records,
 )
@@ -94,6 +96,7 @@ class Outcome:
     backups: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
+    shapes: dict[str, Shape] = field(default_factory=dict)
 
 
 def stream(
@@ -117,7 +120,7 @@ def stream(
     yield member(_dir(STAGING_DIR, 0o700, owner, now))
     # That run's journal goes first into the new one: if this run is cut short too, the next
     # still knows those files are containai's.
-    adopted = _adopted_journal(state)
+    adopted = adopted_journal(state)
     if adopted:
         yield from bytes_member(_file(CARRIED_FILE, 0o600, owner, now), encode_records(adopted))
 
@@ -163,9 +166,10 @@ def stream(
             outcome.backups.append(backup)
         yield from _final(item, staged, owner)
 
-    outcome.records = _new_records(plan, state, fresh, staged)
+    outcome.records, outcome.shapes = new_records(plan, state, fresh, staged, outcome.failures)
     state_name = f"{STAGING_DIR}/{run}-state"
-    yield from bytes_member(_file(state_name, 0o644, owner, now), encode_records(outcome.records))
+    body = encode_records(outcome.records, outcome.shapes)
+    yield from bytes_member(_file(state_name, 0o644, owner, now), body)
     yield member(_link(STATE_FILE, state_name, owner))
     yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
     yield END_OF_ARCHIVE
@@ -180,7 +184,7 @@ def _hard_link_source(
     current = state.files.get(target)
     if current is None or current.kind != "file" or current.sha256 is None:
         return None
-    return target, Record(current.size, current.mtime, current.sha256)
+    return target, Record(current.size, current.mtime, current.sha256, mode=current.mode)
 
 
 def _staged_file(
@@ -199,7 +203,7 @@ def _staged_file(
             if candidate.sha256 is not None and digest != candidate.sha256:
                 raise ChangedWhileRead("changed since it was checked (sha256 differs)")
             source_mtime = candidate.mtime if candidate.source is not None else None
-            fresh[candidate.path] = Record(size, int(mtime), digest, source_mtime)
+            fresh[candidate.path] = Record(size, int(mtime), digest, source_mtime, candidate.mode)
 
         yield from file_member(info, handle, done)
 
@@ -271,37 +275,6 @@ def _final(item: Item, staged: dict[str, str], default_owner: Owner) -> Iterator
         info.mtime = int(candidate.mtime)
         info.mode = 0o777
         yield member(info)
-
-
-def _adopted_journal(state: VolumeState) -> dict[str, Record]:
-    """Files an interrupted run put in place: ours too, if they are still as it left them."""
-    adopted = {}
-    for path, record in state.journal.items():
-        current = state.files.get(path)
-        if current is not None and current.matches(record):
-            adopted[path] = record
-    return adopted
-
-
-def records_after(plan: Plan, state: VolumeState) -> dict[str, Record]:
-    """The record a run would write if it sent nothing (to tell whether it must write at all)."""
-    return _new_records(plan, state, {}, {})
-
-
-def _new_records(
-    plan: Plan, state: VolumeState, fresh: dict[str, Record], staged: dict[str, str]
-) -> dict[str, Record]:
-    records = {**state.record, **_adopted_journal(state)}
-    for item in plan.items:
-        current = state.files.get(item.path)
-        if item.path in staged:
-            records[item.path] = fresh[item.path]
-        elif item.action == "unchanged" and current is not None and current.sha256:
-            # Equal content that containai did not record (or recorded differently): adopt it.
-            records.setdefault(item.path, Record(current.size, current.mtime, current.sha256))
-        elif item.action == "delete":
-            records.pop(item.path, None)
-    return records
 
 
 def _dir(name: str, mode: int, owner: Owner, mtime: float) -> tarfile.TarInfo:

@@ -19,7 +19,7 @@ JOURNAL_FILE = f"{STAGING_DIR}/journal.json"
 # What an earlier interrupted run had put in place, carried over by the next run before it
 # stages anything (its own staging tree replaced the one that held the old journal).
 CARRIED_FILE = f"{STAGING_DIR}/carried.json"
-_JOURNALS = (JOURNAL_FILE, CARRIED_FILE)
+JOURNALS = (JOURNAL_FILE, CARRIED_FILE)
 BACKUP_DIR = f"{META_DIR}/backups"
 STATE_FORMAT = "containai-state"
 # The default cap on containai's own records read back from a volume (settings: limits).
@@ -36,21 +36,25 @@ class Record:
     # The host file's own mtime, at full precision: a file saved again within the same second
     # (same size) must not pass the host-side quick check.
     source_mtime: float | None = None
+    mode: int | None = None  # the permission bits written (None in records of containai 0.1)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"size": self.size, "mtime": self.mtime, "sha256": self.sha256}
         if self.source_mtime is not None:
             data["source_mtime"] = self.source_mtime
+        if self.mode is not None:
+            data["mode"] = self.mode
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
-        source = data.get("source_mtime")
+        source, mode = data.get("source_mtime"), data.get("mode")
         return cls(
             int(data["size"]),
             int(data["mtime"]),
             str(data["sha256"]),
             float(source) if source is not None else None,
+            int(mode) if mode is not None else None,
         )
 
 
@@ -69,19 +73,31 @@ class VolumeFile:
         """Whether this file is still what containai recorded writing."""
         if self.kind != "file" or self.size != record.size:
             return False
-        if self.mtime == record.mtime:
-            return True  # the quick check, as rsync does
-        return self.sha256 == record.sha256
+        if self.sha256 is not None:  # hashed: the content decides
+            return self.sha256 == record.sha256
+        return self.mtime == record.mtime  # the quick check, as rsync does
+
+
+@dataclass(frozen=True, slots=True)  # one per directory or symlink: keep them small
+class Shape:
+    """A directory or symlink containai wrote: what an import compares the host with."""
+
+    kind: str  # dir, symlink
+    mode: int = 0
+    linkname: str = ""
 
 
 @dataclass
 class VolumeState:
     exists: bool
+    # What the volume holds: everything (complete), or the paths an import had to look at.
     files: dict[str, VolumeFile] = field(default_factory=dict)
     record: dict[str, Record] = field(default_factory=dict)
     # Records of a run that was interrupted before it finished: its files may be in place.
     journal: dict[str, Record] = field(default_factory=dict)
+    shapes: dict[str, Shape] = field(default_factory=dict)  # the directories and symlinks
     warnings: list[str] = field(default_factory=list)  # records too large or damaged
+    complete: bool = True
 
     def ours(self, path: str) -> list[Record]:
         return [r for r in (self.record.get(path), self.journal.get(path)) if r is not None]
@@ -92,57 +108,71 @@ def empty() -> VolumeState:
 
 
 def read(
-    stream: Iterable[bytes], *, hash_paths: set[str], max_record_bytes: int = MAX_RECORD_BYTES
+    stream: Iterable[bytes],
+    *,
+    hash_paths: set[str],
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    into: VolumeState | None = None,
+    under: str = "",
 ) -> VolumeState:
-    """Parse the volume's tar stream (names start with the mount point's basename).
+    """Parse a tar stream of the volume (``under`` nothing: its root, whose names start with
+    the mount point's basename; else the directory ``under``, added to ``into``).
 
     The agent owns the volume: containai's own records there are read only up to
     ``max_record_bytes`` (a larger one is ignored, with a warning), and every other file is
     hashed as it streams by, never held in memory.
     """
-    state = VolumeState(exists=True)
-    kept = (STATE_FILE, *_JOURNALS)
+    state = into if into is not None else VolumeState(exists=True)
+    parent = under.rpartition("/")[0]
+    kept = (STATE_FILE, *JOURNALS)
     with open_stream(stream) as tar:
         for info in tar:
-            path = _volume_path(info.name)
+            path = _volume_path(info.name, parent, whole=not under)
             if not path:
                 continue
             if info.isreg():
                 digest = None
                 keep = path in kept and info.size <= max_record_bytes
                 if path in kept and not keep:
-                    state.warnings.append(
-                        f"{path} is {info.size} bytes, more than containai's records may be "
-                        f"({max_record_bytes}, limits.record_bytes): ignored"
-                    )
+                    state.warnings.append(too_large(path, info.size, max_record_bytes))
                 if path in hash_paths or keep:
-                    digest, data = _read_member(tar, info, keep=keep)
+                    digest, data = read_member(tar, info, keep=keep)
                     if path == STATE_FILE and keep:
-                        state.record = _records(data)
+                        state.record, state.shapes = parse_records(data)
                     elif keep:
-                        state.journal.update(_records(data))
-                state.files[path] = _file(info, "file", digest)
+                        state.journal.update(parse_records(data)[0])
+                state.files[path] = file_of(info, "file", digest)
             elif info.islnk():
                 # The engine stores the second name of a shared inode as a hard link.
-                linked = _volume_path(info.linkname)
+                linked = _volume_path(info.linkname, parent, whole=not under)
                 original = state.files.get(linked)
                 # (A hard link to a symlink, as `cp -al` makes, is that symlink.)
-                state.files[path] = original or _file(info, "file", None)
+                state.files[path] = original or file_of(info, "file", None)
             elif info.isdir():
-                state.files[path] = _file(info, "dir", None)
+                state.files[path] = file_of(info, "dir", None)
             elif info.issym():
-                state.files[path] = _file(info, "symlink", None)
+                state.files[path] = file_of(info, "symlink", None)
             else:
-                state.files[path] = _file(info, "other", None)
+                state.files[path] = file_of(info, "other", None)
     return state
 
 
-def _volume_path(name: str) -> str:
-    _, _, rest = name.partition("/")
-    return rest.strip("/")
+def too_large(path: str, size: int, limit: int) -> str:
+    return (
+        f"{path} is {size} bytes, more than containai's records may be "
+        f"({limit}, limits.record_bytes): ignored"
+    )
 
 
-def _file(info: tarfile.TarInfo, kind: str, digest: str | None) -> VolumeFile:
+def _volume_path(name: str, parent: str = "", *, whole: bool = True) -> str:
+    if whole:  # the volume's root: its first component is the mount point's basename
+        _, _, rest = name.partition("/")
+        return rest.strip("/")
+    name = name.strip("/")
+    return f"{parent}/{name}" if parent and name else name
+
+
+def file_of(info: tarfile.TarInfo, kind: str, digest: str | None) -> VolumeFile:
     return VolumeFile(
         kind=kind,
         size=info.size if kind == "file" else 0,
@@ -155,7 +185,7 @@ def _file(info: tarfile.TarInfo, kind: str, digest: str | None) -> VolumeFile:
     )
 
 
-def _read_member(tar: tarfile.TarFile, info: tarfile.TarInfo, *, keep: bool) -> tuple[str, bytes]:
+def read_member(tar: tarfile.TarFile, info: tarfile.TarInfo, *, keep: bool) -> tuple[str, bytes]:
     handle = tar.extractfile(info)
     assert handle is not None
     digest = hashlib.sha256()
@@ -167,20 +197,30 @@ def _read_member(tar: tarfile.TarFile, info: tarfile.TarInfo, *, keep: bool) -> 
     return digest.hexdigest(), bytes(kept)
 
 
-def _records(data: bytes) -> dict[str, Record]:
+def parse_records(data: bytes) -> tuple[dict[str, Record], dict[str, Shape]]:
     # A damaged record only costs precision (files look changed and get backed up), never data.
     try:
         parsed = json.loads(data)
-        return {path: Record.from_json(item) for path, item in parsed["files"].items()}
+        records = {path: Record.from_json(item) for path, item in parsed["files"].items()}
+        shapes = {
+            path: Shape(str(item["kind"]), int(item.get("mode", 0)), str(item.get("link", "")))
+            for path, item in parsed.get("shapes", {}).items()
+        }
+        return records, shapes
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return {}
+        return {}, {}
 
 
-def encode_records(records: dict[str, Record]) -> bytes:
-    body = {
+def encode_records(records: dict[str, Record], shapes: dict[str, Shape] | None = None) -> bytes:
+    body: dict[str, Any] = {
         "format": STATE_FORMAT,
-        "version": 1,
+        "version": 1,  # version 1 readers ignore the shapes (they only cost them precision)
         "files": {path: records[path].to_json() for path in sorted(records)},
     }
+    if shapes:
+        body["shapes"] = {
+            path: {"kind": s.kind, "mode": s.mode, **({"link": s.linkname} if s.linkname else {})}
+            for path, s in sorted(shapes.items())
+        }
     # Compact: only then does json use its C encoder (a record per file in the volume).
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode() + b"\n"
