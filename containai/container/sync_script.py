@@ -23,6 +23,7 @@ _ACTIONS = frozenset(
     {"moved", "linked", "kept", "skipped", "failed", "would move", "would link", "would keep"}
 )
 NOT_MOUNTED_EXIT = 3
+_PAST = {"would move": "moved", "would link": "linked", "would keep": "kept"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,11 @@ class SyncReport:
             "counts": {
                 k: self.counts[k] for k in ("moved", "linked", "unchanged", "skipped", "failed")
             },
+            # One vocabulary whatever the mode (the document's dry_run says which): "would
+            # move" is for people.
             "entries": [
-                {"action": e.action, "path": e.path, "detail": e.detail} for e in self.lines
+                {"action": _PAST.get(e.action, e.action), "path": e.path, "detail": e.detail}
+                for e in self.lines
             ],
         }
 
