@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from bench import engines
+from bench.config import ROOT, Config
 from bench.report import markdown, print_tables
-from bench.run import ROOT, Config, run
+from bench.run import run
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
 
 
 def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description="Benchmark cai against the raw engine and upstream."
+        prog="python -m bench",
+        description="Benchmark cai against the engine floor, a plain pipeline and upstream.",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny workloads, 2 runs, no W3")
     parser.add_argument("--runs", type=int, help="measured runs per workload (default 5; smoke 2)")
@@ -34,6 +38,18 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
         "--ref", help="measure this git revision of containai (a snapshot) instead of the work tree"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated homes")
+    parser.add_argument(
+        "--engine",
+        metavar="DOCKER_HOST",
+        help="run everything against this engine (default: the environment's DOCKER_HOST)",
+    )
+    parser.add_argument(
+        "--engines",
+        default="",
+        metavar="HOSTS",
+        help="also run W1's cold import, no-op, export and restore against each of these "
+        "DOCKER_HOSTs (comma-separated; 'all': " + ", ".join(engines.KNOWN) + ")",
+    )
     args = parser.parse_args(argv)
     default = "W1,W2" if args.smoke else "W1,W2,W3"
     chosen = [w.strip().upper() for w in (args.workloads or default).split(",") if w.strip()]
@@ -45,6 +61,8 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     runs = args.runs if args.runs is not None else (2 if args.smoke else 5)
     if runs < 1:
         parser.error("--runs must be at least 1")
+    if args.engine:
+        os.environ["DOCKER_HOST"] = args.engine  # the SDK, the docker CLI and every cai child
     config = Config(
         smoke=args.smoke,
         runs=runs,
@@ -56,6 +74,7 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
         workdir=args.workdir,
         keep=args.keep,
         ref=args.ref,
+        engines=engines.parse(args.engines),
     )
     return config, args
 

@@ -1,31 +1,38 @@
-"""The baselines: what the engine (and the upstream mechanism) can do with the same files.
+"""The baselines: what the engine, and a plain Python pipeline, do with the same files.
 
-B-raw-in    SDK put_archive of a streamed tar into a fresh volume (created, never-started container)
-B-raw-out   SDK get_archive of a volume + Python gzip at containai's export.compression_level
-B-cp        ``docker cp TREE/. holder:/data`` into a fresh volume
-B-upstream  upstream's §9 import: one ``docker run --rm`` rsync helper over a bind-mounted source
-            (one rsync per manifest entry, sequentially) plus the extra helper containers
-            upstream starts per import
+B-floor          the tar B-plain-in builds, prebuilt in memory before the clock starts, then
+                 ``put_archive`` into a fresh volume through a created, never-started container
+                 (the container's creation and removal are timed): the engine's floor (P1F)
+B-plain-in       ``tarfile`` built on the fly from the workload's files -> ``put_archive`` (P1)
+B-plain-out      ``get_archive`` of the volume -> zlib level 6 (gzip framing), one thread -> a
+                 file (P3)
+B-plain-restore  cai's export archive gunzipped and re-tarred in-process by ``tarfile`` ->
+                 ``put_archive`` into a fresh volume (P4)
+B-cp             ``docker cp TREE/. holder:/data`` into a fresh volume (what a user would type)
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
-import shlex
+import io
+import os
 import subprocess
-import tomllib
+import tarfile
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 TEST_IMAGE = "containai-test/busybox:latest"
 MOUNT = "/data"
 CHUNK = 1024 * 1024
 PREFIX = "cai-bench-"
 LABEL = "containai-bench"
-AGENT = "1000:1000"
+AGENT_UID = 1000
 VOLUME_LABEL = "cai-bench.volume"  # lets the event count attribute a container to its volume
 
 
@@ -52,37 +59,107 @@ def holder(client: Any, volume: str, *, read_only: bool = False) -> Iterator[str
         client.api.remove_container(container["Id"], force=True)
 
 
-def _tar_chunks(tree: Path) -> Iterator[bytes]:
-    """A GNU tar of ``tree``'s content, owned by the agent, read from the pipe in 1 MiB chunks."""
-    command = ["tar", "-C", str(tree), "--owner=1000", "--group=1000", "--numeric-owner", "-c", "."]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE)
-    assert process.stdout is not None
-    try:
-        while chunk := process.stdout.read(CHUNK):
-            yield chunk
-    finally:
-        process.stdout.close()
-        if process.wait() != 0:
-            raise RuntimeError(f"tar failed: {shlex.join(command)}")
+class _Sink(io.RawIOBase):
+    """Where tarfile writes; the generator takes what has accumulated, about 1 MiB at a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Buffer) -> int:
+        chunk = bytes(data)
+        self.parts.append(chunk)
+        self.size += len(chunk)
+        return len(chunk)
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        self.size = 0
+        return data
 
 
-def raw_in(client: Any, tree: Path, volume: str) -> None:
-    """B-raw-in: put_archive of ``tree`` into ``volume`` (which the engine creates on use)."""
+def _agent(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Owned by the agent, whole-second mtime (a float mtime costs a PAX record per file)."""
+    info.uid = info.gid = AGENT_UID
+    info.uname = info.gname = ""
+    info.mtime = int(info.mtime)
+    return info
+
+
+def _tree(tree: Path) -> Iterator[tuple[str, str]]:
+    """(path, archive name) of every directory, file and symlink under ``tree``, parents first."""
+    for top, dirs, files in os.walk(tree):
+        dirs.sort()
+        base = os.path.relpath(top, tree)
+        prefix = "" if base == "." else f"{base}/"
+        for name in (*dirs, *sorted(files)):
+            yield os.path.join(top, name), f"{prefix}{name}"
+
+
+def plain_tar(tree: Path) -> Iterator[bytes]:
+    """The plain pipeline: ``tarfile`` adds the workload's files one by one, yielded as built."""
+    sink = _Sink()
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for path, name in _tree(tree):
+            tar.add(path, arcname=name, recursive=False, filter=_agent)
+            if sink.size >= CHUNK:
+                yield sink.take()
+    yield sink.take()
+
+
+def prebuilt_tar(tree: Path) -> bytes:
+    """The same tar as ``plain_tar``, whole, in memory (built before B-floor's clock starts)."""
+    return b"".join(plain_tar(tree))
+
+
+def floor(client: Any, data: bytes, volume: str) -> None:
+    """B-floor: put_archive of a prebuilt tar into ``volume`` (the engine creates it on use)."""
     with holder(client, volume) as container:
-        client.api.put_archive(container, MOUNT, _tar_chunks(tree))
+        client.api.put_archive(container, MOUNT, data)
 
 
-def raw_out(client: Any, volume: str, out: Path, level: int) -> int:
-    """B-raw-out: get_archive of the whole volume, gzip-compressed at ``level`` into ``out``."""
+def plain_in(client: Any, tree: Path, volume: str) -> None:
+    """B-plain-in: put_archive of ``tree``, the tar built on the fly by ``tarfile``."""
+    with holder(client, volume) as container:
+        client.api.put_archive(container, MOUNT, plain_tar(tree))
+
+
+def plain_out(client: Any, volume: str, out: Path, level: int) -> int:
+    """B-plain-out: get_archive of the whole volume, zlib at ``level`` (gzip framing, this
+    thread) into ``out``."""
     with holder(client, volume, read_only=True) as container:
         stream, _stat = client.api.get_archive(container, MOUNT, chunk_size=CHUNK)
-        with (
-            open(out, "wb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level) as gz,
-        ):
+        compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # wbits 31: a gzip member
+        with open(out, "wb") as raw:
             for chunk in stream:
-                gz.write(chunk)
+                raw.write(compressor.compress(chunk))
+            raw.write(compressor.flush())
     return out.stat().st_size
+
+
+def _retar(archive: Path) -> Iterator[bytes]:
+    """Every member of the gzipped ``archive``, re-tarred by ``tarfile`` as it is read."""
+    sink = _Sink()
+    with (
+        tarfile.open(archive, mode="r|gz") as source,
+        tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for member in source:
+            tar.addfile(member, source.extractfile(member) if member.isreg() else None)
+            if sink.size >= CHUNK:
+                yield sink.take()
+    yield sink.take()
+
+
+def plain_restore(client: Any, archive: Path, volume: str) -> None:
+    """B-plain-restore: cai's export archive gunzipped and re-tarred in-process -> put_archive."""
+    with holder(client, volume) as container:
+        client.api.put_archive(container, MOUNT, _retar(archive))
 
 
 def docker_cp(client: Any, tree: Path, volume: str) -> None:
@@ -93,74 +170,6 @@ def docker_cp(client: Any, tree: Path, volume: str) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-
-
-# -- B-upstream ---------------------------------------------------------------------------------
-
-# What upstream starts besides the main rsync container for one directory-mode import (§9):
-# plugin transform, marketplaces, orphan cleanup, enabledPlugins read + write, copilot, git, zsh,
-# timestamp, env; each a ``docker run --rm --network=none`` against the volume. Their work is
-# tiny; what they cost is container start-up, which is the point of the comparison.
-UPSTREAM_EXTRA_HELPERS: tuple[tuple[str, str], ...] = (
-    (
-        "plugin-transform",
-        "test -f /t/.claude/settings.json && cat /t/.claude/settings.json >/dev/null || true",
-    ),
-    ("marketplaces", "mkdir -p /t/.claude/plugins && ls /t/.claude/plugins >/dev/null"),
-    ("orphan-cleanup", "ls -a /t/.claude >/dev/null 2>&1 || true"),
-    ("enabled-plugins-read", "cat /t/.claude/settings.json >/dev/null 2>&1 || true"),
-    ("enabled-plugins-write", "touch /t/.claude/settings.json"),
-    ("copilot-1", "mkdir -p /t/.copilot && ls /t/.copilot >/dev/null"),
-    ("copilot-2", "test -f /t/.copilot/config.json || echo '{}' >/t/.copilot/config.json"),
-    ("git", "test -f /t/.gitconfig && sed -i '/helper/d' /t/.gitconfig || true"),
-    ("zsh", "test -f /t/.zshrc && cat /t/.zshrc >/dev/null || true"),
-    ("timestamp", "date +%s >/t/.containai-import-timestamp"),
-    ("env", "echo BENCH=1 >/t/.containai-env"),
-)
-
-
-def upstream_script(manifest: Path, excludes: list[str]) -> str:
-    """The shell script the main rsync helper runs: one rsync per manifest entry, in order."""
-    entries = tomllib.loads(manifest.read_text())["entries"]
-    flags = " ".join(["-a", f"--chown={AGENT}", *(f"--exclude={shlex.quote(p)}" for p in excludes)])
-    lines = ["set -eu"]
-    for entry in entries:
-        if not entry.get("enabled", True) or entry.get("credential"):
-            continue
-        source = entry["source"]
-        target = entry.get("target", source)
-        src, dst = shlex.quote(f"/source/{source}"), shlex.quote(f"/target/{target}")
-        if entry["kind"] == "dir":
-            lines.append(f"if [ -d {src} ]; then mkdir -p {dst} && rsync {flags} {src}/ {dst}/; fi")
-        else:
-            parent = shlex.quote(str(Path(f"/target/{target}").parent))
-            lines.append(
-                f"if [ -f {src} ]; then mkdir -p {parent} && rsync {flags} {src} {dst}; fi"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def upstream(client: Any, tree: Path, volume: str, script: str, image: str) -> None:
-    """B-upstream: volume inspect/create, the main rsync helper, then the extra helpers."""
-    subprocess.run(["docker", "volume", "create", volume], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [
-            "docker", "run", "--rm", "--network=none", "--user=0:0",
-            f"--label={VOLUME_LABEL}={volume}",
-            "-v", f"{tree}:/source:ro", "-v", f"{volume}:/target",
-            image, "sh", "-c", script,
-        ],
-        check=True,
-    )  # fmt: skip
-    for _name, command in UPSTREAM_EXTRA_HELPERS:
-        subprocess.run(
-            [
-                "docker", "run", "--rm", "--network=none", f"--label={VOLUME_LABEL}={volume}",
-                "-v", f"{volume}:/t", TEST_IMAGE, "sh", "-c", command,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
 
 
 def remove_volume(client: Any, volume: str) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -14,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.baselines import LABEL
+
+SPAWN = Path(__file__).with_name("spawn.py")
+
 
 @dataclass(frozen=True)
 class Child:
@@ -21,42 +28,50 @@ class Child:
 
     argv: list[str]
     code: int
-    wall: float  # seconds, fork to reap: interpreter start-up included
-    maxrss_mib: float  # the child's peak resident set size (getrusage of the reaped child)
+    wall: float  # seconds, spawn to reap: interpreter start-up included
+    maxrss_mib: float  # the child's own peak resident set size (ru_maxrss of the reaped child)
     stdout: str
     stderr: str
-    started: float  # time.time() just before the fork
+    started: float  # time.time() just before the spawn
     ended: float  # time.time() just after the reap
 
 
 def run_child(
     argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 1800
 ) -> Child:
-    """Run ``argv`` and reap it with wait4, which reports that child's own ru_maxrss."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.time()
-        begin = time.perf_counter()
-        process = subprocess.Popen(list(argv), stdout=out, stderr=err, env=dict(env), cwd=cwd)
-        killer = threading.Timer(timeout, process.kill)
-        killer.start()
+    """Run ``argv`` through ``bench/spawn.py``, which times it and reaps it with wait4: the
+    bench's own (large) memory is then not part of the child's ru_maxrss."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(suffix=".json") as result,
+    ):
+        launcher = [sys.executable, "-I", "-S", str(SPAWN), result.name, *argv]
+        process = subprocess.Popen(
+            launcher, stdout=out, stderr=err, env=dict(env), cwd=cwd, start_new_session=True
+        )
         try:
-            _pid, status, usage = os.wait4(process.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - begin
-        ended = time.time()
-        process.returncode = os.waitstatus_to_exitcode(status)
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher and the command
+            process.wait()
         out.seek(0)
         err.seek(0)
+        stderr = err.read().decode(errors="replace")
+        try:
+            measured = json.loads(Path(result.name).read_text())
+        except ValueError:  # the launcher died before writing (a timeout, a bad argv)
+            measured = {"code": process.returncode or -1, "wall": 0.0, "maxrss_kib": 0}
+            measured.update(started=0.0, ended=0.0)
         return Child(
             argv=list(argv),
-            code=process.returncode,
-            wall=wall,
-            maxrss_mib=usage.ru_maxrss / 1024,  # Linux reports KiB
+            code=int(measured["code"]),
+            wall=float(measured["wall"]),
+            maxrss_mib=measured["maxrss_kib"] / 1024,  # Linux reports KiB
             stdout=out.read().decode(errors="replace"),
-            stderr=err.read().decode(errors="replace"),
-            started=started,
-            ended=ended,
+            stderr=stderr,
+            started=float(measured["started"]),
+            ended=float(measured["ended"]),
         )
 
 
@@ -97,10 +112,11 @@ class EventRecorder:
             self._stream.close()
 
     def count(self, started: float, ended: float, volume: str) -> dict[str, int]:
-        """Containers created, started and removed in the window, ours and everyone's."""
+        """Containers created (of which cai's lock containers), started and removed in the
+        window, ours and everyone's."""
         time.sleep(0.05)  # let the last events of the window arrive
         names = {"create": "created", "start": "started", "destroy": "removed"}
-        counts = {"created": 0, "started": 0, "removed": 0, "others_created": 0}
+        counts = {"created": 0, "started": 0, "removed": 0, "others_created": 0, "locks": 0}
         for event in list(self.events):
             at = int(event.get("timeNano") or 0) / 1e9
             if not started - 0.05 <= at <= ended + 0.05:
@@ -109,8 +125,12 @@ class EventRecorder:
             if key is None:
                 continue
             attributes = (event.get("Actor") or {}).get("Attributes") or {}
+            if attributes.get(LABEL) == "holder":
+                continue  # a baseline's container on the same volume, just before or after
             if volume in attributes.values():
                 counts[key] += 1
+                if key == "created" and attributes.get("containai.role") == "lock":
+                    counts["locks"] += 1  # cai's lock: a container created, never started
             elif key == "created":
                 counts["others_created"] += 1
         return counts

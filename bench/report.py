@@ -8,27 +8,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-ORDER = (
-    "B-raw-in",
-    "B-cp",
-    "import (cold)",
-    "import (no-op)",
-    "B-raw-out",
-    "export",
-    "restore",
-    "B-upstream",
-    "cai --version",
-    "import --dry-run (no volume)",
-    "import --dry-run (populated volume)",
+from bench.config import ORDER
+from bench.rows import (
+    ENGINE_HEADER,
+    FIGURE_HEADER,
+    SUMMARY_HEADER,
+    engine_rows,
+    figure_rows,
+    summary_rows,
 )
 
 
 def _s(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
-
-
-def _ok(met: bool | None) -> str:
-    return "–" if met is None else ("yes" if met else "NO")
 
 
 def description(document: dict[str, Any]) -> list[str]:
@@ -39,7 +31,8 @@ def description(document: dict[str, Any]) -> list[str]:
         f"engine: Docker {e['server_version']} (API {e['api_version']}, CLI {e['cli_version']}, "
         f"SDK {e['sdk_version']}), storage driver {e['storage_driver']} "
         f"(backing {e['backing_filesystem'] or '?'}), data root {e['docker_root_dir']} "
-        f"on {e['data_root_fstype']}, logging {e['logging_driver']}",
+        f"on {e['data_root_fstype']}, logging {e['logging_driver']}, "
+        f"DOCKER_HOST {document['settings'].get('docker_host', '?')}",
         f"containai {document['settings'].get('containai_revision', '?')}; "
         f"mode: {document['mode']}, runs {document['settings']['runs']} "
         f"(+{document['settings']['warmup']} warm-up), seed {document['settings']['seed']}, "
@@ -84,70 +77,6 @@ def measurement_rows(document: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def figure_rows(document: dict[str, Any]) -> list[list[str]]:
-    figures = document["figures"]
-    rows: list[list[str]] = []
-    for key in ("P1", "P2", "P3", "P4", "B-upstream/P1"):
-        data = figures.get(key) or {}
-        if "skipped" in data:
-            rows.append([key, "", "skipped", "", "", data["skipped"]])
-            continue
-        for workload, ratio in data.items():
-            if ratio is None:
-                continue
-            detail = f"{ratio['numerator']} / {ratio['denominator']}"
-            if key == "P2":
-                detail += f"; bytes sent (max) {ratio.get('bytes_sent_max')}"
-            rows.append(
-                [
-                    key,
-                    workload,
-                    f"{ratio['value']:.2f} ({ratio['min']:.2f}–{ratio['max']:.2f})",
-                    ratio["goal"],
-                    _ok(ratio["met"]),
-                    detail,
-                ]
-            )
-    p5 = figures.get("P5") or {}
-    if "skipped" in p5:
-        rows.append(["P5", "W3", "skipped", "<= 150 MiB", "–", p5["skipped"]])
-    else:
-        for command, data in p5.items():
-            peak = data["peak_rss_mib"]
-            value = "–" if peak is None else f"{peak:.0f} MiB"
-            rows.append(
-                ["P5", "W3", value, "<= 150 MiB", _ok(data["met"]), f"peak RSS, cai {command}"]
-            )
-    for command, data in (figures.get("P6") or {}).items():
-        rows.append(
-            [
-                "P6",
-                "all",
-                f"{data['created']} created, {data['started']} started",
-                data.get("goal", "reference"),
-                _ok(data.get("met")),
-                command
-                + (
-                    f" ({data['others_created_in_window']} other containers in the window)"
-                    if data.get("others_created_in_window")
-                    else ""
-                ),
-            ]
-        )
-    for command, s in (figures.get("startup") or {}).items():
-        rows.append(
-            [
-                "start-up",
-                "W1",
-                f"{s['median']:.3f} s ({s['min']:.3f}–{s['max']:.3f})",
-                "",
-                "–",
-                command,
-            ]
-        )
-    return rows
-
-
 MEASUREMENT_HEADER = [
     "workload",
     "measurement",
@@ -157,7 +86,6 @@ MEASUREMENT_HEADER = [
     "runs",
     "peak RSS MiB",
 ]
-FIGURE_HEADER = ["figure", "workload", "value (min–max of paired runs)", "goal", "met", "what"]
 
 
 def print_tables(document: dict[str, Any], console: Console | None = None) -> None:
@@ -178,6 +106,13 @@ def print_tables(document: dict[str, Any], console: Console | None = None) -> No
     for row in figure_rows(document):
         table.add_row(*row)
     console.print(table)
+    if document.get("engines"):
+        table = Table(title="engines (W1, median wall seconds, whole process)")
+        for column in ENGINE_HEADER:
+            table.add_column(column)
+        for row in engine_rows(document):
+            table.add_row(*row)
+        console.print(table)
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -188,6 +123,9 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def markdown(document: dict[str, Any]) -> str:
     parts = ["\n".join(f"- {line}" for line in description(document))]
+    parts.append(_markdown_table(SUMMARY_HEADER, summary_rows(document)))
     parts.append(_markdown_table(FIGURE_HEADER, figure_rows(document)))
     parts.append(_markdown_table(MEASUREMENT_HEADER, measurement_rows(document)))
+    if document.get("engines"):
+        parts.append(_markdown_table(ENGINE_HEADER, engine_rows(document)))
     return "\n\n".join(parts) + "\n"

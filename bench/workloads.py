@@ -9,10 +9,11 @@ is fixed, so two generations with one seed are byte-for-byte and stat-for-stat i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,74 +21,15 @@ MTIME = 1_700_000_000
 KIB = 1024
 MIB = 1024 * 1024
 
-_WORDS = (
-    "agent",
-    "config",
-    "settings",
-    "model",
-    "prompt",
-    "tool",
-    "skill",
-    "server",
-    "extension",
-    "workspace",
-    "token",
-    "theme",
-    "font",
-    "editor",
-    "terminal",
-    "shell",
-    "alias",
-    "export",
-    "path",
-    "branch",
-    "commit",
-    "remote",
-    "origin",
-    "user",
-    "email",
-    "format",
-    "lint",
-    "test",
-    "build",
-    "run",
-    "debug",
-    "launch",
-    "task",
-    "keybinding",
-    "snippet",
-    "language",
-    "python",
-    "typescript",
-    "rust",
-    "go",
-    "json",
-    "yaml",
-    "toml",
-    "markdown",
-    "cache",
-    "index",
-    "vector",
-    "embed",
-    "context",
-    "window",
-    "retry",
-    "timeout",
-    "limit",
-    "enable",
-    "disable",
-    "default",
-    "value",
-    "option",
-    "flag",
-    "mode",
-    "level",
-    "verbose",
-    "quiet",
-    "color",
-    "dark",
-    "light",
-)
+_WORD_LIST = """
+    agent config settings model prompt tool skill server extension workspace token theme
+    font editor terminal shell alias export path branch commit remote origin user email
+    format lint test build run debug launch task keybinding snippet language python
+    typescript rust go json yaml toml markdown cache index vector embed context window retry
+    timeout limit enable disable default value option flag mode level verbose quiet color
+    dark light
+"""
+_WORDS = tuple(_WORD_LIST.split())
 
 
 @dataclass
@@ -98,6 +40,7 @@ class Workload:
     files: int = 0
     bytes: int = 0
     dirs: set[str] = field(default_factory=set)
+    sample: str = ""  # the file "touch 1 file" modifies (relative to home)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -106,7 +49,22 @@ class Workload:
             "files": self.files,
             "bytes": self.bytes,
             "dirs": len(self.dirs),
+            "touched": self.sample,
         }
+
+    @contextlib.contextmanager
+    def touched(self) -> Iterator[str]:
+        """``sample`` with new content (one line more) and a new mtime; put back afterwards, so
+        the next run sees the generated tree again. Yields the path, relative to home."""
+        path = self.home / self.sample
+        original = path.read_bytes()
+        path.write_bytes(original + b"# touched by the benchmark\n")
+        os.utime(path, (MTIME + 60, MTIME + 60))
+        try:
+            yield self.sample
+        finally:
+            path.write_bytes(original)
+            os.utime(path, (MTIME, MTIME))
 
 
 class _Writer:
@@ -200,6 +158,7 @@ def realistic_home(home: Path, *, seed: int, scale: float = 1.0) -> Workload:
     # agents: settings JSON, skills, commands, agents, hooks
     w.write(".claude.json", _json(rng, 60), 0o600)
     w.write(".claude/settings.json", _json(rng, 30))
+    workload.sample = ".claude/settings.json"
     w.write(".claude/settings.local.json", _json(rng, 10))
     w.write(".claude/CLAUDE.md", w.text(6000))
     for s in range(count(25)):
@@ -274,6 +233,7 @@ def many_small(home: Path, *, seed: int, scale: float = 1.0) -> Workload:
         else:
             relative = f".vscode-server/extensions/pub.ext-{i // 200:03d}/out/f{i % 200:03d}.js"
         w.write(relative, w.text(KIB))
+        workload.sample = workload.sample or relative
     for i in range(big):
         w.write(
             f".vscode-server/extensions/pub.big-{i:02d}/bin/lib{i:02d}.node", w.binary(2_500_000)
@@ -300,6 +260,8 @@ def large(home: Path, *, seed: int, scale: float = 1.0) -> Workload:
             relative = f".vscode-server/extensions/pub.e{i // 500:03d}/media/a{i % 500:03d}.bin"
             data = w.binary(size)
         w.write(relative, data)
+        if not workload.sample and relative.endswith(".md"):
+            workload.sample = relative
     for i in range(big):  # 200 x 3 MB = 600 MB of binaries
         w.write(f".local/share/fonts/big/Font{i:03d}.ttf", w.binary(3_000_000))
     w.finish()
