@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from containai.archive.comparison import ArchiveIndex, IndexEntry, Scan, VerifyReport, first_problem
 from containai.archive.guarded_tar import (
@@ -51,13 +52,22 @@ _MAX_TRAILER_BYTES: Final = 4 * 1024 * 1024
 _OVERSIZED_HEADERS: Final = f"a member's tar headers exceed {_HEADER_BUDGET} bytes"
 
 
+Advance = Callable[[int], None]  # told how many more bytes of the archive file were read
+
+
 def scan_archive(
-    path: Path, *, max_expanded_bytes: int, max_members: int = 1_000_000
+    path: Path,
+    *,
+    max_expanded_bytes: int,
+    max_members: int = 1_000_000,
+    advance: Advance | None = None,
 ) -> ArchiveIndex:
     """Check every member and the manifest in one streaming pass; raise ArchiveError on the
     first problem (unsafe member, unreadable archive, or a file that disagrees with the
     manifest)."""
-    scan = _scan(path, max_expanded_bytes=max_expanded_bytes, max_members=max_members)
+    scan = _scan(
+        path, max_expanded_bytes=max_expanded_bytes, max_members=max_members, advance=advance
+    )
     report = scan.report()
     problem = first_problem(report, scan)
     if problem is not None:
@@ -66,19 +76,28 @@ def scan_archive(
 
 
 def verify_archive(
-    path: Path, *, max_expanded_bytes: int, max_members: int = 1_000_000
+    path: Path,
+    *,
+    max_expanded_bytes: int,
+    max_members: int = 1_000_000,
+    advance: Advance | None = None,
 ) -> VerifyReport:
     """Like scan_archive, but manifest mismatches are collected in the report. Unsafe members
     and unreadable archives still raise ArchiveError."""
-    return _scan(path, max_expanded_bytes=max_expanded_bytes, max_members=max_members).report()
+    scan = _scan(
+        path, max_expanded_bytes=max_expanded_bytes, max_members=max_members, advance=advance
+    )
+    return scan.report()
 
 
-def _scan(path: Path, *, max_expanded_bytes: int, max_members: int) -> Scan:
+def _scan(
+    path: Path, *, max_expanded_bytes: int, max_members: int, advance: Advance | None
+) -> Scan:
     scan = Scan(path, max_expanded_bytes, max_members)
     shown = show(str(path))
     with open_gzip(path) as raw:
         try:
-            _read_all(raw, scan)
+            _read_all(_Counted(raw, advance) if advance else raw, scan)
         except Malformed as exc:
             raise ArchiveError(f"{shown} is corrupt ({scan.where()}): {exc}") from None
         except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, OverflowError) as exc:
@@ -112,7 +131,23 @@ def open_gzip(path: Path) -> Iterator[IO[bytes]]:
         yield raw
 
 
-def _read_all(raw: IO[bytes], scan: Scan) -> None:
+class _Counted(io.RawIOBase):
+    """``raw``, telling ``advance`` how much of it was read (for a progress bar)."""
+
+    def __init__(self, raw: IO[bytes], advance: Advance) -> None:
+        self._raw, self._advance = raw, advance
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._advance(len(data))
+        return len(data)
+
+
+def _read_all(raw: IO[bytes] | io.RawIOBase, scan: Scan) -> None:
     # gzip.GzipFile rather than tarfile's own "r|gz": tarfile's stream reader never checks the
     # gzip trailer (CRC and length), so an archive cut short at a member boundary would pass.
     with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pathspec import GitIgnoreSpec
 
+from containai.host.quick_match import QuickSpec
 from containai.settings import Settings
 
 
@@ -22,7 +23,7 @@ class Excludes:
     """Decides whether a path inside the volume is left out, and says which rule did it."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self._rules = [(rule, GitIgnoreSpec.from_lines(rule.patterns)) for rule in rules]
+        self._rules = [(rule, QuickSpec(GitIgnoreSpec.from_lines(rule.patterns))) for rule in rules]
 
     def match(self, path: str, *, is_dir: bool = False) -> str | None:
         """The name of the rule that excludes ``path`` (relative POSIX), or None."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathspec import GitIgnoreSpec
 
 from containai.host.manifest import Entry
+from containai.host.quick_match import QuickSpec
 from containai.settings.layers import Settings
 
 
@@ -23,7 +24,7 @@ class SecretPaths:
         secret = [e for e in entries if e.secret]
         self._files = frozenset(p for e in secret if not e.is_dir for p in (e.target, e.source))
         self._dirs = tuple(f"{p}/" for e in secret if e.is_dir for p in (e.target, e.source))
-        self._patterns = patterns
+        self._patterns = QuickSpec(patterns)
 
     def __call__(self, path: str) -> bool:
         return (

@@ -668,3 +668,14 @@ def test_unsafe_names_that_are_not_utf8_are_shown_escaped(tmp_path: Path) -> Non
         scan_archive(path, max_expanded_bytes=LIMIT)
 
     assert str(caught.value).startswith("unsafe archive member '../\\udce9vil\\x1b[2J': ")
+
+
+def test_the_reader_tells_how_much_of_the_file_it_read(tmp_path: Path) -> None:
+    path = tmp_path / "x.tgz"
+    write_tgz(path, with_manifest([reg("a.txt", os.urandom(300_000)), reg("b.txt", b"b")]))
+    told: list[int] = []
+
+    scan_archive(path, max_expanded_bytes=LIMIT, advance=told.append)
+    verify_archive(path, max_expanded_bytes=LIMIT, advance=told.append)
+
+    assert sum(told) == 2 * path.stat().st_size and len(told) > 2
