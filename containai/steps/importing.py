@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from containai import render
+from containai.errors import ContainAIError
 from containai.host import additional_paths
 from containai.host.candidates import ScanOptions
 from containai.host.excludes import Excludes, Rule, configured_excludes, under
@@ -14,8 +15,8 @@ from containai.host.scan import scan
 from containai.host.secrets import secret_patterns
 from containai.progress import metered
 from containai.settings.schema import ConflictPolicy
-from containai.steps.volume import delete_planned
-from containai.transfer import plan, records, stream
+from containai.steps.volume import cannot_delete_at_root, delete_planned, local_shell_image
+from containai.transfer import deletion, plan, records, recovery, stream
 from containai.transfer.stream import Outcome, Owner
 from containai.transfer.volume_state import VolumeState
 from containai.workflow.loader import step
@@ -76,6 +77,24 @@ def plan_import(run: Run[ImportOptions], *, on_conflict: ConflictPolicy | None =
         three_way=not run.options.force,
         mirror_roots=roots,
     )
+    refuse_root_deletions(run)
+
+
+def refuse_root_deletions(run: Run[ImportOptions]) -> None:
+    """A deletion of a name directly in the volume root needs engine.shell_image, which is
+    never pulled: without it, the plan says so (an error, which a dry run shows too)."""
+    at_root = {
+        i.path for i in run.plan.items if i.action == plan.DELETE and deletion.at_root(i.path)
+    }
+    if not at_root or local_shell_image(run):
+        return
+    why = cannot_delete_at_root(run)
+    run.plan.items = [
+        plan.Item(i.path, plan.ERROR, i.kind, i.size, f"{i.detail}; {why}")
+        if i.action == plan.DELETE and i.path in at_root
+        else i
+        for i in run.plan.items
+    ]
 
 
 @step(needs=("helper", "plan"), gives=("outcome",))
@@ -92,15 +111,32 @@ def apply_plan(run: Run[ImportOptions], content: stream.ContentSource | None = N
         raise WorkflowError(
             f"workflow {run.command}: open_volume needs 'with = {{ create = true }}'"
         )
+    if run.state.blocked:
+        raise ContainAIError(f"volume {run.volume}: {run.state.blocked}")
     outcome = run.outcome = Outcome()
     if _changes_anything(run.plan, run.state):
-        # Deletions first: the stream then rewrites the metadata of the directories they touch.
+        # Names in the volume root first (a program deletes them); the stream deletes the rest,
+        # then rewrites the metadata of the directories they touch.
         delete_planned(run, outcome)
         owner = Owner(run.agent.uid, run.agent.gid)
         label = f"{run.command} {run.volume}"
+        limit = run.settings.get_int("limits.record_bytes")
         with metered(run.ui, run.plan.bytes_to_send(), label) as meter:
-            tar = stream.stream(run.plan, run.state, owner, outcome, content, run=run.engine.run)
+            tar = stream.stream(
+                run.plan,
+                run.state,
+                owner,
+                outcome,
+                content,
+                run=run.engine.run,
+                max_record_bytes=limit,
+            )
             run.helper.put(meter(tar))
+        if outcome.rebuilt:
+            run.ui.info(
+                f"deleted through the archive API: {outcome.rebuilt} directories rebuilt "
+                f"around the deleted paths, {outcome.kept} paths below them put back"
+            )
     if outcome.failures or run.plan.failed:
         run.exit_code = 1
 
@@ -108,6 +144,8 @@ def apply_plan(run: Run[ImportOptions], content: stream.ContentSource | None = N
 def _changes_anything(current: plan.Plan, state: VolumeState) -> bool:
     """False for a no-op: nothing to write or delete, and the record already says it all."""
     if any(item.writes or item.action == plan.DELETE for item in current.items):
+        return True
+    if recovery.pending(state):  # an interrupted run's rebuild to finish
         return True
     return records.records_after(current, state) != (state.record, state.shapes)
 

@@ -9,9 +9,9 @@ import time
 
 from containai import labels, render, workspaces
 from containai.engine import ContainerInfo, Helper, HelperSpec
-from containai.errors import NotFoundError, UsageError
+from containai.errors import EngineError, NotFoundError, UsageError
 from containai.locking import volume_lock
-from containai.transfer import partial_read, plan, volume_state
+from containai.transfer import deletion, partial_read, plan, recovery, volume_state
 from containai.transfer.plan import DELETE
 from containai.transfer.stream import Outcome
 from containai.transfer.volume_state import VolumeState
@@ -53,7 +53,7 @@ def reset_volume(run: Run[Options]) -> None:
     run.ui.note(
         f"workspace {run.workspace} now uses the new volume {new}; the old volume {old} is kept "
         f"(back it up with 'cai export --data-volume {old}', remove it with "
-        f"'docker volume rm {old}')"
+        f"'cai rm --volume {old}')"
     )
 
 
@@ -141,7 +141,8 @@ def open_volume(
 def read_volume(run: Run[Options], *, full: bool = False) -> None:
     """Read what the volume holds: for a three-way import, containai's records and only the
     paths the host changed; otherwise (or ``full``) everything, hashing only the paths this
-    run may write."""
+    run may write. What an interrupted run left half rebuilt is shown as this run will leave
+    it (it finishes it first: transfer/recovery.py)."""
     if run.helper is None:
         run.state = volume_state.empty()
         return
@@ -160,6 +161,13 @@ def read_volume(run: Run[Options], *, full: bool = False) -> None:
     run.state = state
     for warning in state.warnings:
         run.ui.warn(f"volume {run.volume}: {warning}")
+    if state.complete:
+        recovery.settle(state)
+    if state.recovery:
+        run.ui.warn(
+            f"volume {run.volume}: an interrupted run left directories half rebuilt; "
+            f"{len(state.recovery)} paths are put back from its stash first"
+        )
 
 
 # Beyond this many requests, streaming the whole volume once is the cheaper read.
@@ -170,7 +178,8 @@ def _read_changed(run: Run[Options], helper: Helper, limit: int) -> VolumeState 
     """The records, then what the volume holds where the host changed; None when a full read
     is needed (no usable record: a new or foreign volume, or too many changes)."""
     state = partial_read.read_records(helper.get_if_present, helper.stat, max_record_bytes=limit)
-    if volume_state.STATE_FILE not in state.files or state.warnings:
+    # An interrupted rebuild is finished from a full read: every missing name must be seen.
+    if volume_state.STATE_FILE not in state.files or state.warnings or state.rebuilds:
         return None
     scan = run.scan
     roots = plan.mirror_roots(scan, run.settings.get_bool("import.mirror"))
@@ -178,18 +187,30 @@ def _read_changed(run: Run[Options], helper: Helper, limit: int) -> VolumeState 
     listable = {c.entry.target for c in scan.candidates if c.path != c.entry.target}
     if len(paths) > _MOST_REQUESTS and len(paths) > len(state.record) // 4:
         return None
-    requests = partial_read.read_paths(state, paths, listable, helper.get_if_present, helper.stat)
+    # A deletion rebuilds the directory around it: list that directory whole (with owners).
+    trees = deletion.rebuilt_directories(sorted(plan.gone_from_host(scan, state, roots)))
+    in_trees = {p for p in paths if p in trees or deletion.below(p, trees)}
+    # (their parents are looked at first: nothing is asked below a file)
+    above = {"/".join(t.split("/")[:end]) for t in trees for end in range(1, t.count("/") + 1)}
+    get, stat = helper.get_if_present, helper.stat
+    requests = partial_read.read_paths(state, (paths - in_trees) | above, listable, get, stat)
+    requests += partial_read.read_trees(state, trees, in_trees, get)
     run.ui.info(f"read {len(paths)} changed paths of the volume in {requests} requests")
     return state
 
 
 def delete_planned(run: Run[Options], outcome: Outcome) -> None:
-    """Delete the plan's ``delete`` paths: the archive API can write but never remove, so this
-    runs ``rm`` in a short-lived container of ``engine.shell_image`` (only when needed)."""
-    paths = [item.path for item in run.plan.items if item.action == DELETE]
+    """Delete the plan's names directly in the volume root: the archive API cannot (the stream
+    deletes the rest, transfer/deletion.py), so this runs ``rm`` in a short-lived container of
+    ``engine.shell_image``, only if the engine has that image (it is never pulled)."""
+    paths = [i.path for i in run.plan.items if i.action == DELETE and deletion.at_root(i.path)]
     if not paths:
         return
-    image = run.settings.get_str("engine.shell_image")
+    image = local_shell_image(run)
+    if not image:
+        for path in paths:
+            outcome.failures[path] = cannot_delete_at_root(run)
+        return
     for start in range(0, len(paths), 500):
         batch = paths[start : start + 500]
         code, output = run.engine.run_in_volume(
@@ -198,6 +219,28 @@ def delete_planned(run: Run[Options], outcome: Outcome) -> None:
         if code != 0:
             for path in batch:
                 outcome.failures[path] = f"could not delete: {' '.join(output.split())[:200]}"
+
+
+def local_shell_image(run: Run[Options]) -> str:
+    """``engine.shell_image`` if the engine has it, else "": never pulled (deleting must work
+    where no registry can be reached)."""
+    image = run.settings.get_str("engine.shell_image")
+    if not image:
+        return ""
+    try:
+        run.engine.image_config(image)
+    except EngineError:
+        return ""
+    return image
+
+
+def cannot_delete_at_root(run: Run[Options]) -> str:
+    image = run.settings.get_str("engine.shell_image")
+    return (
+        f"a name in the volume root can only be deleted by a program, and engine.shell_image "
+        f"({image or 'unset'}) is not an image the engine has: load one, or delete it in the "
+        "container"
+    )
 
 
 def helper_spec(run: Run[Options]) -> HelperSpec:

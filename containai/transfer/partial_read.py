@@ -16,17 +16,17 @@ from typing import Any
 
 from containai.transfer.tar import open_stream
 from containai.transfer.volume_state import (
-    JOURNALS,
     MAX_RECORD_BYTES,
+    RECORDS,
     STAGING_DIR,
     STATE_FILE,
     VolumeFile,
     VolumeState,
     file_of,
-    parse_records,
     read,
     read_member,
-    too_large,
+    refuse_large,
+    take_record,
 )
 
 Get = Callable[[str], "Iterable[bytes] | None"]  # a path's tar stream, None when it is absent
@@ -38,13 +38,14 @@ LISTING_FROM = 8
 
 def read_records(get: Get, stat: Stat, *, max_record_bytes: int = MAX_RECORD_BYTES) -> VolumeState:
     """Only containai's own records (state, journals): what a three-way import starts from.
-    ``complete`` is False: the files an import must look at are added by ``read_paths``."""
+    ``complete`` is False: the files an import must look at are added by ``read_paths``
+    (when ``rebuilds`` is not empty, an interrupted run must be finished: read everything)."""
     state = VolumeState(exists=True, complete=False)
     # A finished run leaves a plain file where the staging tree was: journals only exist below
     # a directory there, left by an interrupted run.
     staging = stat(STAGING_DIR)
     interrupted = staging is not None and _from_stat(staging).kind == "dir"
-    for path in (STATE_FILE, *JOURNALS) if interrupted else (STATE_FILE,):
+    for path in RECORDS if interrupted else (STATE_FILE,):
         stream = get(path)
         if stream is None:
             continue
@@ -53,15 +54,44 @@ def read_records(get: Get, stat: Stat, *, max_record_bytes: int = MAX_RECORD_BYT
             if info is None:
                 continue
             if info.size > max_record_bytes:
-                state.warnings.append(too_large(path, info.size, max_record_bytes))
+                refuse_large(state, path, info.size, max_record_bytes)
                 continue
             digest, data = read_member(tar, info, keep=True)
             state.files[path] = file_of(info, "file", digest)
-            if path == STATE_FILE:
-                state.record, state.shapes = parse_records(data)
-            else:
-                state.journal.update(parse_records(data)[0])
+            take_record(state, path, data)
     return state
+
+
+def unfinished_rebuilds(get: Get, stat: Stat, *, max_record_bytes: int) -> list[str]:
+    """The directories an interrupted deletion left half rebuilt: what they kept is only in the
+    staging tree until the next import or restore finishes them (transfer/recovery.py)."""
+    staging = stat(STAGING_DIR)
+    if staging is None or _from_stat(staging).kind != "dir":
+        return []  # no interrupted run (the usual case: one request)
+    state = read_records(get, stat, max_record_bytes=max_record_bytes)
+    return [
+        rebuild.path
+        for rebuild in state.rebuilds
+        if stat(f"{STAGING_DIR}/{rebuild.started}") is not None
+        and stat(f"{STAGING_DIR}/{rebuild.finished}") is None
+    ]
+
+
+def read_trees(
+    state: VolumeState, directories: Iterable[str], hash_paths: set[str], get: Get
+) -> int:
+    """Add everything below each of ``directories`` to a partial ``state``, with the owners a
+    stat does not tell (a deletion rebuilds these directories whole); hashes ``hash_paths``.
+    Returns the number of requests made."""
+    requests = 0
+    for directory in sorted(directories):
+        if _below_a_non_directory(directory, state):
+            continue
+        requests += 1
+        stream = get(directory)
+        if stream is not None:
+            read(stream, hash_paths=hash_paths, into=state, under=directory)
+    return requests
 
 
 def read_paths(

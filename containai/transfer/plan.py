@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from containai.host.candidates import Candidate, Failure, HostScan
@@ -20,6 +20,9 @@ UNCHANGED = "unchanged"
 PLACEHOLDER = "placeholder"
 CONFLICT = "conflict"
 DELETE = "delete"
+# A volume path a --replace restore leaves although the archive lacks it: the archive left it
+# out on purpose (a secret under --no-secrets, an excluded path).
+KEEP = "keep"
 ERROR = "error"
 SKIP_CREDENTIAL = "skip:credential"
 
@@ -38,6 +41,8 @@ class Item:
     detail: str = ""
     resolution: str = ""  # for conflicts: backup, skip or overwrite
     candidate: Candidate | None = field(default=None, compare=False)
+    # An unchanged file: the sha256 of the host's content, known without reading it again.
+    host_sha256: str | None = field(default=None, compare=False)
 
     @property
     def writes(self) -> bool:
@@ -128,8 +133,11 @@ def make(
 
 
 def same_as_base(candidate: Candidate, state: VolumeState, host_digest: HostDigest) -> bool:
-    """The host holds what containai last wrote at this path (its record)."""
+    """The host holds what containai last wrote at this path (its record). Never for a path
+    an interrupted run may have rewritten (its journal names it): the volume is looked at."""
     if candidate.path == META_DIR or candidate.path.startswith(f"{META_DIR}/"):
+        return False
+    if candidate.path in state.journal:
         return False
     if candidate.kind != "file":
         mode = candidate.mode if candidate.kind == "dir" else 0
@@ -139,7 +147,7 @@ def same_as_base(candidate: Candidate, state: VolumeState, host_digest: HostDige
         return False
     if candidate.placeholder:  # written once; the volume's copy is the container's since
         return True
-    return record.mode == candidate.mode and _same_as_record(candidate, record, host_digest)
+    return record.mode == candidate.mode and same_as_record(candidate, record, host_digest)
 
 
 def _unchanged_on_host(candidate: Candidate, state: VolumeState) -> Item:
@@ -148,7 +156,7 @@ def _unchanged_on_host(candidate: Candidate, state: VolumeState) -> Item:
     if candidate.placeholder:
         return _item(candidate, UNCHANGED, "no source on the host")
     if candidate.kind == "file":  # the host's content is the recorded one
-        candidate = replace(candidate, sha256=state.record[candidate.path].sha256)
+        return _unchanged(candidate, state.record[candidate.path].sha256)
     return _item(candidate, UNCHANGED)
 
 
@@ -167,10 +175,16 @@ def needed(
         if not same_as_base(candidate, state, host_digest):
             parts = candidate.path.split("/")
             paths.update("/".join(parts[:end]) for end in range(1, len(parts) + 1))
+    paths.update(gone_from_host(scan, state, mirror_roots))
+    return paths
+
+
+def gone_from_host(scan: HostScan, state: VolumeState, mirror_roots: Iterable[str]) -> set[str]:
+    """The recorded paths below ``mirror_roots`` the host no longer sends: what mirroring may
+    delete (a partial read must list the directories a deletion rebuilds whole)."""
     sent = {candidate.path for candidate in scan.candidates}
     roots = tuple(mirror_roots)
-    paths.update(path for path in state.record if path not in sent and _under(path, roots))
-    return paths
+    return {path for path in state.record if path not in sent and _under(path, roots)}
 
 
 def last_wins(candidates: list[Candidate]) -> list[Candidate]:
@@ -226,16 +240,16 @@ def _decide_file(
     ours = next((record for record in records if current.matches(record)), None)
     if ours is not None:
         # The volume still holds what containai wrote: only the host side can have changed.
-        if not _same_as_record(candidate, ours, host_digest):
+        if not same_as_record(candidate, ours, host_digest):
             return _item(candidate, UPDATE)
         if current.mode != candidate.mode:
             return _item(candidate, UPDATE, "mode")
-        return _item(replace(candidate, sha256=ours.sha256), UNCHANGED)
+        return _unchanged(candidate, ours.sha256)
     # Changed inside the container since the last import, or never written by containai.
     if current.sha256 is not None and current.sha256 == host_digest(candidate):
         if current.mode != candidate.mode:
             return _item(candidate, UPDATE, "mode")
-        return _item(replace(candidate, sha256=current.sha256), UNCHANGED)
+        return _unchanged(candidate, current.sha256)
     if current.sha256 in PLACEHOLDER_DIGESTS:
         return _item(candidate, UPDATE, "replaces an empty placeholder")
     why = (
@@ -246,7 +260,7 @@ def _decide_file(
     return _item(candidate, CONFLICT, why, resolution=on_conflict)
 
 
-def _same_as_record(candidate: Candidate, record: Record, host_digest: HostDigest) -> bool:
+def same_as_record(candidate: Candidate, record: Record, host_digest: HostDigest) -> bool:
     if candidate.size != record.size:
         return False
     if candidate.content is None:
@@ -313,6 +327,17 @@ def _deletions(
 
 def _failure(failure: Failure) -> Item:
     return Item(failure.path, ERROR, "file", detail=failure.reason)
+
+
+def _unchanged(candidate: Candidate, host_sha256: str) -> Item:
+    return Item(
+        candidate.path,
+        UNCHANGED,
+        candidate.kind,
+        candidate.size,
+        candidate=candidate,
+        host_sha256=host_sha256,
+    )
 
 
 def _item(candidate: Candidate, action: str, detail: str = "", *, resolution: str = "") -> Item:

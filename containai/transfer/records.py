@@ -42,8 +42,9 @@ def new_records(
         candidate = item.candidate
         if item.path in staged:
             records[item.path] = fresh[item.path]
-        elif item.action == DELETE:
-            records.pop(item.path, None)
+        elif item.action == DELETE and item.path not in failures:
+            records.pop(item.path, None)  # (one that failed stays ours, to be deleted later)
+            shapes.pop(item.path, None)
         elif item.action in (UNCHANGED, SKIP_CREDENTIAL) and item.kind == "file":
             kept = _kept(item, records.get(item.path), state.files.get(item.path))
             if kept is not None:
@@ -64,7 +65,7 @@ def _kept(item: Item, record: Record | None, current: VolumeFile | None) -> Reco
     (adopted, or refreshed with the host file's new mtime and the mode), else ``record``
     unchanged (an agent's version kept by a three-way import stays an agent's version)."""
     candidate = item.candidate
-    host = candidate.sha256 if candidate is not None else None  # set by the plan
+    host = item.host_sha256
     source = candidate.mtime if candidate is not None and candidate.source else None
     if current is not None and current.kind == "file":
         known = current.sha256 or (record.sha256 if record and current.matches(record) else None)

@@ -9,7 +9,7 @@ open to its owner: an archive from anywhere must not lock the agent out or plant
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace as replace_item
 
 from containai.archive.comparison import ArchiveIndex, IndexEntry
@@ -20,6 +20,7 @@ from containai.transfer.plan import (
     ADD,
     CONFLICT,
     DELETE,
+    KEEP,
     UNCHANGED,
     UPDATE,
     Item,
@@ -31,6 +32,9 @@ from containai.transfer.volume_state import META_DIR, VolumeFile, VolumeState
 ARCHIVE = Entry(
     tool="archive", source="archive", kind="dir", target="", link=None, origin="archive"
 )
+# Why an archive left a path out (its manifest's left_out) when that was a choice, not a
+# limit: --replace never deletes such a path from the volume.
+ON_PURPOSE = frozenset({"secret", "excluded"})
 
 
 def make_plan(
@@ -76,8 +80,10 @@ def make_plan(
             blocked.append(entry.name)
         items.append(item)
         kept[entry.name] = candidate.kind
-    removals = _removals(state, kept) if replace else []
-    return Plan(volume, state.exists, _refresh_parents(items, removals) + removals)
+    left_out = index.manifest.left_out if index.manifest else None
+    removals = _removals(state, kept, left_out or {}, private) if replace else []
+    deleted = [item for item in removals if item.action == DELETE]
+    return Plan(volume, state.exists, _refresh_parents(items, deleted) + removals)
 
 
 def _conflict(candidate: Candidate, in_the_way: str) -> Item:
@@ -160,27 +166,46 @@ def _decide(
     return item(UNCHANGED if same else UPDATE)
 
 
-def _removals(state: VolumeState, kept: dict[str, str]) -> list[Item]:
-    """The top-most volume paths the archive does not hold (their contents go with them).
+def _removals(
+    state: VolumeState, kept: dict[str, str], left_out: Mapping[str, str], private: Excludes
+) -> list[Item]:
+    """The top-most volume paths the archive does not hold (their contents go with them), and
+    those it left out on purpose, or this restore never writes, which stay (``keep``).
 
     Nothing below a path the archive holds as a file or symlink: replacing that path removes
-    what was below it already.
+    what was below it already. A directory holding something left out on purpose is not
+    removed whole: only the rest of it goes.
     """
     parents_of_kept = {p for name in kept for p in _ancestors(name)}
-    replaced = [f"{name}/" for name, kind in kept.items() if kind != "dir"]
-    removals: list[Item] = []
-    removed: list[str] = []
-    for path in sorted(state.files):
-        if path == META_DIR or path.startswith(f"{META_DIR}/"):
+    replaced = tuple(f"{name}/" for name, kind in kept.items() if kind != "dir")
+    protected = {
+        name.removesuffix("/"): f"not in archive: {why}"
+        for name, why in left_out.items()
+        if why in ON_PURPOSE
+    }
+    names = [p for p in sorted(state.files) if p != META_DIR and not p.startswith(f"{META_DIR}/")]
+    if private:
+        for path in names:
+            rule = private.match(path, is_dir=state.files[path].kind == "dir")
+            if rule:
+                protected.setdefault(path, f"excluded by {rule}")
+    holding = {p for name in protected for p in _ancestors(name)}
+    items: list[Item] = []
+    done: set[str] = set()  # removed or kept whole
+    for path in names:
+        if path in kept or path in parents_of_kept or path.startswith(replaced):
             continue
-        if path in kept or path in parents_of_kept or path.startswith(tuple(replaced)):
-            continue
-        if any(path.startswith(f"{r}/") for r in removed):
+        if any(ancestor in done for ancestor in _ancestors(path)):
             continue
         current = state.files[path]
-        removals.append(Item(path, DELETE, current.kind, current.size, "not in the archive"))
-        removed.append(path)
-    return removals
+        if path in protected:
+            items.append(Item(path, KEEP, current.kind, current.size, protected[path]))
+        elif path in holding and current.kind == "dir":
+            continue
+        else:
+            items.append(Item(path, DELETE, current.kind, current.size, "not in the archive"))
+        done.add(path)
+    return items
 
 
 def _ancestors(name: str) -> Iterator[str]:

@@ -17,7 +17,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from containai.host.candidates import Candidate, HostScan
-from containai.transfer.plan import HostDigest, last_wins, parent_in_the_way, same_as_base
+from containai.transfer.plan import (
+    HostDigest,
+    last_wins,
+    parent_in_the_way,
+    same_as_base,
+    same_as_record,
+)
 from containai.transfer.volume_state import META_DIR, VolumeFile, VolumeState
 
 IN_SYNC = "in-sync"
@@ -76,15 +82,21 @@ def counts(statuses: list[PathStatus]) -> Counter[str]:
 
 def _state(candidate: Candidate, state: VolumeState, host_digest: HostDigest) -> tuple[str, str]:
     current = state.files.get(candidate.path)
-    has_base = candidate.path in (state.record if candidate.kind == "file" else state.shapes)
+    if candidate.kind == "file":
+        has_base = candidate.path in state.record or candidate.path in state.journal
+    else:
+        has_base = candidate.path in state.shapes
     if not has_base:
         if current is None:
             return HOST_CHANGED, "new on the host"
         if candidate.placeholder or _equal(candidate, current, host_digest):
             return IN_SYNC, ""
         return CONFLICT, f"the volume has a different {current.kind} that containai did not write"
-    host_same = same_as_base(candidate, state, host_digest)
-    volume_same = _as_base(candidate, current, state)
+    if candidate.kind == "file" and candidate.path in state.journal:
+        host_same, volume_same = _against_journal(candidate, current, state, host_digest)
+    else:
+        host_same = same_as_base(candidate, state, host_digest)
+        volume_same = _as_base(candidate, current, state)
     if host_same and volume_same:
         return IN_SYNC, ""
     if volume_same:
@@ -101,6 +113,18 @@ def _gone(path: str, state: VolumeState) -> str:
     if in_the_way:
         return f"the volume has a {in_the_way} where a parent directory must go"
     return "deleted in the volume"
+
+
+def _against_journal(
+    candidate: Candidate, current: VolumeFile | None, state: VolumeState, digest: HostDigest
+) -> tuple[bool, bool]:
+    """An interrupted run may have put its version in place: the base is the record the volume
+    still matches (the journal's or the state's), else the state's."""
+    base = next((r for r in state.ours(candidate.path) if current and current.matches(r)), None)
+    base = base or state.record.get(candidate.path) or state.journal[candidate.path]
+    host_same = base.mode in (None, candidate.mode) and same_as_record(candidate, base, digest)
+    volume_same = current is not None and current.kind == "file" and current.matches(base)
+    return host_same, volume_same
 
 
 def _as_base(candidate: Candidate, current: VolumeFile | None, state: VolumeState) -> bool:

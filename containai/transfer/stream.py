@@ -16,6 +16,11 @@ stops mid-file. So file content never goes to its final name directly:
 
 An interrupted run leaves the staging tree and journals behind; the next run reads them to tell
 its files from changes made in the container, and converges.
+
+The stream, in order: the volume root (``.``, see ``transfer/headers.py``) and ``.containai``;
+what finishes an interrupted run's rebuilds (``transfer/recovery.py``: they link from its stash,
+so they come before 0); 0; the carried journal; the deletions (``transfer/deletion.py``: early,
+so that the directories they rebuild were read as recently as can be); 1 to 5.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from pathlib import PurePosixPath
 from typing import BinaryIO, Protocol
 
 from containai.host.candidates import SECRET_DIR_MODE, Candidate
+from containai.transfer import deletion, recovery
+from containai.transfer.headers import directory, hard_link, plain_file, volume_root
 from containai.transfer.plan import CONFLICT, Item, Plan
 from containai.transfer.records import adopted_journal, new_records
 from containai.transfer.tar import (
@@ -45,6 +52,7 @@ from containai.transfer.volume_state import (
     BACKUP_DIR,
     CARRIED_FILE,
     JOURNAL_FILE,
+    MAX_RECORD_BYTES,
     META_DIR,
     STAGING_DIR,
     STATE_FILE,
@@ -97,6 +105,9 @@ class Outcome:
     failures: dict[str, str] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
     shapes: dict[str, Shape] = field(default_factory=dict)
+    # Deletions below the root: the directories rebuilt around them, and the paths they kept.
+    rebuilt: int = 0
+    kept: int = 0
 
 
 def stream(
@@ -107,13 +118,20 @@ def stream(
     content: ContentSource | None = None,
     *,
     run: str = "run",
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[bytes]:
     """The tar stream that carries out ``plan``; fills ``outcome`` as it goes. ``run`` names
-    this run's staged files (unique per run, whatever else the volume holds)."""
+    this run's staged files (unique per run, whatever else the volume holds). Deletions of
+    names directly in the volume root are the caller's (the archive API cannot make them)."""
     content = content or HostFiles()
     now = time.time()
     writes = [item for item in plan.items if item.writes and item.candidate is not None]
+    deleting = deletion.prepare(plan, state, run=run, max_record_bytes=max_record_bytes)
+    outcome.failures.update(deleting.failures)
+    outcome.rebuilt, outcome.kept = len(deleting.rebuilds), deleting.kept
+    yield member(volume_root(owner.uid, owner.gid, now))
     yield member(_dir(META_DIR, 0o755, owner, now))
+    yield from recovery.entries(state)
     # A file where the staging tree is makes the engine remove what an interrupted run left
     # there (a full volume must not stay full of it); the directory entry then starts afresh.
     yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
@@ -123,6 +141,7 @@ def stream(
     adopted = adopted_journal(state)
     if adopted:
         yield from bytes_member(_file(CARRIED_FILE, 0o600, owner, now), encode_records(adopted))
+    yield from deletion.entries(deleting, state, (owner.uid, owner.gid), now)
 
     staged: dict[str, str] = {}  # final path -> staging name
     fresh: dict[str, Record] = {}
@@ -162,16 +181,24 @@ def stream(
         if item.action == CONFLICT and item.resolution == "backup":
             backup = f"{backup_root}/{item.path}"
             yield from _parents(backup, state, owner, now, mode=SECRET_DIR_MODE)
-            yield member(_link(backup, item.path, owner))
+            # The agent's file keeps its mode and mtime; it becomes the agent user's.
+            current = state.files[item.path]
+            yield member(
+                hard_link(
+                    backup, item.path, owner.uid, owner.gid, mode=current.mode, mtime=current.mtime
+                )
+            )
             outcome.backups.append(backup)
-        yield from _final(item, staged, owner)
+        yield from _final(item, staged, fresh, owner)
 
     outcome.records, outcome.shapes = new_records(plan, state, fresh, staged, outcome.failures)
     state_name = f"{STAGING_DIR}/{run}-state"
     body = encode_records(outcome.records, outcome.shapes)
     yield from bytes_member(_file(state_name, 0o644, owner, now), body)
-    yield member(_link(STATE_FILE, state_name, owner))
-    yield from bytes_member(_file(STAGING_DIR, 0o600, owner, now), b"")
+    yield member(hard_link(STATE_FILE, state_name, owner.uid, owner.gid, mode=0o644, mtime=now))
+    # 0700, the staging directory's own mode: Podman sets a directory's mode when the stream
+    # ends, on whatever is at its name then (this empty file), so any other mode would not hold.
+    yield from bytes_member(_file(STAGING_DIR, 0o700, owner, now), b"")
     yield END_OF_ARCHIVE
 
 
@@ -261,12 +288,19 @@ def _parents(
             yield member(_dir(text, mode, owner, now))
 
 
-def _final(item: Item, staged: dict[str, str], default_owner: Owner) -> Iterator[bytes]:
+def _final(
+    item: Item, staged: dict[str, str], fresh: dict[str, Record], default_owner: Owner
+) -> Iterator[bytes]:
     candidate = item.candidate
     assert candidate is not None
     owner = default_owner.of(candidate)
     if candidate.kind == "file":
-        yield member(_link(item.path, staged[item.path], owner))
+        record = fresh[item.path]  # what the staged file (or a second name's target) holds
+        mode = record.mode if record.mode is not None else candidate.mode
+        link = hard_link(
+            item.path, staged[item.path], owner.uid, owner.gid, mode=mode, mtime=record.mtime
+        )
+        yield member(link)
     elif candidate.kind == "symlink":
         info = tarfile.TarInfo(item.path)
         info.type = tarfile.SYMTYPE
@@ -278,28 +312,11 @@ def _final(item: Item, staged: dict[str, str], default_owner: Owner) -> Iterator
 
 
 def _dir(name: str, mode: int, owner: Owner, mtime: float) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = tarfile.DIRTYPE
-    info.mode = mode
-    info.uid, info.gid = owner.uid, owner.gid
-    info.mtime = int(mtime)  # whole seconds: what the engine keeps, and a plain ustar header
-    return info
+    return directory(name, mode, owner.uid, owner.gid, mtime)
 
 
 def _file(name: str, mode: int, owner: Owner, mtime: float) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.mode = mode
-    info.uid, info.gid = owner.uid, owner.gid
-    info.mtime = int(mtime)
-    return info
-
-
-def _link(name: str, target: str, owner: Owner) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = tarfile.LNKTYPE
-    info.linkname = target
-    info.uid, info.gid = owner.uid, owner.gid
-    return info
+    return plain_file(name, mode, owner.uid, owner.gid, mtime)
 
 
 def _why(error: BaseException) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from containai.transfer.rebuilds import DamagedJournal, Put, Rebuild, decode
 from containai.transfer.tar import CHUNK, open_stream
 
 # containai's own bookkeeping inside the volume. Nothing outside this folder is ours alone.
@@ -20,6 +21,10 @@ JOURNAL_FILE = f"{STAGING_DIR}/journal.json"
 # stages anything (its own staging tree replaced the one that held the old journal).
 CARRIED_FILE = f"{STAGING_DIR}/carried.json"
 JOURNALS = (JOURNAL_FILE, CARRIED_FILE)
+# What the directories a deletion replaced held (transfer/rebuilds.py): the next run finishes
+# a rebuild that was cut short, from the stash beside it, before it clears the staging tree.
+REBUILD_FILE = f"{STAGING_DIR}/rebuild.json"
+RECORDS = (STATE_FILE, *JOURNALS, REBUILD_FILE)
 BACKUP_DIR = f"{META_DIR}/backups"
 STATE_FORMAT = "containai-state"
 # The default cap on containai's own records read back from a volume (settings: limits).
@@ -98,6 +103,12 @@ class VolumeState:
     shapes: dict[str, Shape] = field(default_factory=dict)  # the directories and symlinks
     warnings: list[str] = field(default_factory=list)  # records too large or damaged
     complete: bool = True
+    # An interrupted run's rebuilds (transfer/recovery.py settles them into ``files`` and the
+    # entries that finish them, ``recovery``); why the volume must not be written, if it must
+    # not (a rebuild journal too large to read: clearing the staging tree could lose files).
+    rebuilds: list[Rebuild] = field(default_factory=list)
+    recovery: list[Put] | None = None
+    blocked: str = ""
 
     def ours(self, path: str) -> list[Record]:
         return [r for r in (self.record.get(path), self.journal.get(path)) if r is not None]
@@ -124,7 +135,6 @@ def read(
     """
     state = into if into is not None else VolumeState(exists=True)
     parent = under.rpartition("/")[0]
-    kept = (STATE_FILE, *JOURNALS)
     with open_stream(stream) as tar:
         for info in tar:
             path = _volume_path(info.name, parent, whole=not under)
@@ -132,15 +142,13 @@ def read(
                 continue
             if info.isreg():
                 digest = None
-                keep = path in kept and info.size <= max_record_bytes
-                if path in kept and not keep:
-                    state.warnings.append(too_large(path, info.size, max_record_bytes))
+                keep = path in RECORDS and info.size <= max_record_bytes
+                if path in RECORDS and not keep:
+                    refuse_large(state, path, info.size, max_record_bytes)
                 if path in hash_paths or keep:
                     digest, data = read_member(tar, info, keep=keep)
-                    if path == STATE_FILE and keep:
-                        state.record, state.shapes = parse_records(data)
-                    elif keep:
-                        state.journal.update(parse_records(data)[0])
+                    if keep:
+                        take_record(state, path, data)
                 state.files[path] = file_of(info, "file", digest)
             elif info.islnk():
                 # The engine stores the second name of a shared inode as a hard link.
@@ -155,6 +163,31 @@ def read(
             else:
                 state.files[path] = file_of(info, "other", None)
     return state
+
+
+def take_record(state: VolumeState, path: str, data: bytes) -> None:
+    """Parse one of containai's records (``RECORDS``) into ``state``."""
+    if path == STATE_FILE:
+        state.record, state.shapes = parse_records(data)
+    elif path == REBUILD_FILE:
+        try:
+            state.rebuilds = decode(data)
+        except DamagedJournal as error:
+            # Torn by a cut (before any directory was replaced: it is written first), or not
+            # containai's: nothing to finish.
+            state.warnings.append(f"{path} is not a rebuild journal ({error}): ignored")
+    else:
+        state.journal.update(parse_records(data)[0])
+
+
+def refuse_large(state: VolumeState, path: str, size: int, limit: int) -> None:
+    message = too_large(path, size, limit)
+    state.warnings.append(message)
+    if path == REBUILD_FILE:
+        state.blocked = (
+            f"an interrupted run left {path}, {size} bytes, more than limits.record_bytes "
+            f"({limit}): raise that limit so that the next run can finish its work"
+        )
 
 
 def too_large(path: str, size: int, limit: int) -> str:

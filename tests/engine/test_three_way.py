@@ -72,6 +72,7 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]
 # -- one side changed ----------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_an_agent_edit_survives_an_import_and_force_puts_the_host_version_back(
     cai: Any, home: Path, docker_client: Any, volume: str
 ) -> None:
@@ -99,6 +100,7 @@ def test_an_agent_edit_survives_an_import_and_force_puts_the_host_version_back(
     assert cai("diff", "--data-volume", volume).code == 0
 
 
+@pytest.mark.core
 def test_a_host_change_is_written_when_the_volume_kept_what_containai_wrote(
     cai: Any, home: Path, docker_client: Any, volume: str
 ) -> None:
@@ -215,6 +217,7 @@ def test_a_secret_changed_on_both_sides_shows_no_byte_of_either_version(
 # -- status and diff -----------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_right_after_an_import_nothing_differs(
     cai: Any, home: Path, docker_client: Any, volume: str
 ) -> None:

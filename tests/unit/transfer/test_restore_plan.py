@@ -497,8 +497,8 @@ def restore(
     )
     outcome = stream.Outcome()
     content = Members({e.name: data.get(e.name.replace("/", "_"), b"") for e in entries})
-    for item in made.items:  # what delete_planned would do first
-        if item.action == "delete":
+    for item in made.items:  # what delete_planned does first (the stream deletes the rest)
+        if item.action == "delete" and "/" not in item.path:
             volume.remove(item.path)
     helper.put(stream.stream(made, state, stream.Owner(1000, 1000), outcome, content))
     return made, outcome

@@ -161,7 +161,8 @@ def test_the_staging_tree_is_gone_and_an_empty_private_file_is_in_its_place(
 ) -> None:
     run(helper, [generated("a", b"1"), generated("b/c", b"2")])
 
-    assert metadata(volume, STAGING_DIR) == ("file", 0o600, 1000, 1000)
+    # 0700: Podman sets the staging directory's mode on what is at its name when the stream ends.
+    assert metadata(volume, STAGING_DIR) == ("file", 0o700, 1000, 1000)
     assert volume.content(STAGING_DIR) == b""
     assert [p for p in volume.nodes if p.startswith(f"{STAGING_DIR}/")] == []
     assert metadata(volume, META_DIR) == ("dir", 0o755, 1000, 1000)

@@ -12,7 +12,14 @@ from containai.transfer import partial_read, plan, stream
 from containai.transfer.plan import Plan
 from containai.transfer.records import records_after
 from containai.transfer.stream import Outcome
-from containai.transfer.volume_state import STATE_FILE, Shape, VolumeState
+from containai.transfer.volume_state import (
+    JOURNAL_FILE,
+    STATE_FILE,
+    Record,
+    Shape,
+    VolumeState,
+    encode_records,
+)
 from tests.fakes.engine import FakeHelper, FakeVolume
 from tests.unit.transfer.test_stream import (
     DIR_ENTRY,
@@ -22,6 +29,7 @@ from tests.unit.transfer.test_stream import (
     host_digest,
     host_file,
     read_state,
+    sha,
 )
 
 RECORDS = [("head", ".containai/staging"), ("get", STATE_FILE)]
@@ -187,3 +195,19 @@ def test_a_record_without_modes_is_completed_by_the_next_import(
     three_way(helper, imported)
 
     assert helper.requests == RECORDS
+
+
+def test_a_file_an_interrupted_run_put_in_place_is_looked_at_and_set_back(
+    volume: FakeVolume, helper: FakeHelper, imported: list[Candidate]
+) -> None:
+    # An import of another version was cut after linking .gitconfig: the record still says
+    # the old content, the journal the new one, and the volume holds the new one.
+    interrupted = Record(6, T + 30, sha(b"[new]\n"), mode=0o644)
+    volume.add_file(".gitconfig", b"[new]\n", mtime=T + 30)
+    volume.remove(".containai/staging")
+    volume.add_file(JOURNAL_FILE, encode_records({".gitconfig": interrupted}))
+
+    made = three_way(helper, imported)  # the host is back to the recorded version
+
+    assert actions(made)[".gitconfig"] == "update"
+    assert volume.content(".gitconfig") == b"[user]\n"

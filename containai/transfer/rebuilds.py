@@ -1,0 +1,153 @@
+"""The rebuild journal: what a directory held before a deletion replaced it, so that a run cut
+short in the middle of rebuilding it can be finished by the next one (``transfer.deletion``
+writes it, ``transfer.recovery`` finishes what it describes).
+
+It lies in the staging tree, which the agent can write too: it is read as hostile input (every
+name checked, every number an integer), and recovery never takes an owner or a mode from it for
+anything but a directory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from containai.archive.names import name_problem
+
+REBUILD_FORMAT = "containai-rebuild"
+
+
+@dataclass(frozen=True, slots=True)  # one per kept path: keep them small
+class Kept:
+    """One path below a rebuilt directory: a directory (recreated with its mode, owner and
+    mtime) or anything else (a hard link back from its stash name, which keeps the inode)."""
+
+    path: str
+    stash: str = ""  # the staging name holding it (its basename); "" for a directory
+    mode: int = 0
+    uid: int = 0
+    gid: int = 0
+    mtime: int = 0
+
+    @property
+    def is_dir(self) -> bool:
+        return not self.stash
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """A directory replaced by a file (which removed the deleted paths below it) and rebuilt.
+
+    ``started`` and ``finished`` name empty files of the staging tree, written just before the
+    directory is replaced and just after it is rebuilt: only a rebuild that started and did not
+    finish needs finishing.
+    """
+
+    path: str
+    mode: int
+    uid: int
+    gid: int
+    mtime: int
+    started: str
+    finished: str
+    kept: tuple[Kept, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """One entry that finishes an interrupted rebuild: a directory (``source`` empty), or a
+    second name of a stashed inode (``source``, its path in the volume) with that inode's own
+    owner, mode and mtime, or a copy of a stashed symlink (``linkname``)."""
+
+    path: str
+    source: str
+    mode: int
+    uid: int
+    gid: int
+    mtime: int
+    linkname: str = ""  # a stashed symlink's target: it is written again, never hard-linked
+
+
+def encode(rebuilds: list[Rebuild]) -> bytes:
+    body = {
+        "format": REBUILD_FORMAT,
+        "version": 1,
+        "rebuilds": [
+            {
+                "path": r.path,
+                "meta": [r.mode, r.uid, r.gid, r.mtime],
+                "started": r.started,
+                "finished": r.finished,
+                # Compact rows: a rebuilt directory may hold many thousand paths.
+                "kept": [
+                    [k.path, k.mode, k.uid, k.gid, k.mtime] if k.is_dir else [k.path, k.stash]
+                    for k in r.kept
+                ],
+            }
+            for r in rebuilds
+        ],
+    }
+    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+
+
+class DamagedJournal(ValueError):
+    """Not a rebuild journal containai wrote (torn by a cut, or written by someone else)."""
+
+
+def decode(data: bytes) -> list[Rebuild]:
+    """The rebuilds a journal describes; DamagedJournal if it is not one containai wrote."""
+    try:
+        body = json.loads(data)
+        if not isinstance(body, dict) or body.get("format") != REBUILD_FORMAT:
+            raise DamagedJournal("not a rebuild journal")
+        return [_rebuild(item) for item in _list(body.get("rebuilds"))]
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
+        raise DamagedJournal(str(error) or type(error).__name__) from None
+
+
+def _rebuild(item: Any) -> Rebuild:
+    if not isinstance(item, dict):
+        raise DamagedJournal("a rebuild is not an object")
+    path = _name(item["path"])
+    mode, uid, gid, mtime = (_int(value) for value in _list(item["meta"], 4))
+    kept = tuple(_kept(row, path) for row in _list(item["kept"]))
+    return Rebuild(
+        path, mode, uid, gid, mtime, _stash(item["started"]), _stash(item["finished"]), kept
+    )
+
+
+def _kept(row: Any, parent: str) -> Kept:
+    row = _list(row)
+    path = _name(row[0])
+    if not path.startswith(f"{parent}/"):
+        raise DamagedJournal(f"{path!r} is not below {parent!r}")
+    if len(row) == 2:
+        return Kept(path, _stash(row[1]))
+    mode, uid, gid, mtime = (_int(value) for value in _list(row[1:], 4))
+    return Kept(path, "", mode, uid, gid, mtime)
+
+
+def _list(value: Any, length: int | None = None) -> list[Any]:
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        raise DamagedJournal("a list was expected")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DamagedJournal("a non-negative integer was expected")
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or name_problem(value) is not None:
+        raise DamagedJournal("a volume path was expected")
+    return value
+
+
+def _stash(value: Any) -> str:
+    # A name directly in the staging tree.
+    if not isinstance(value, str) or "/" in value or name_problem(value) is not None:
+        raise DamagedJournal("a staging name was expected")
+    return value
