@@ -3,12 +3,17 @@
 Engine tests are marked ``engine``. Without a reachable engine they are skipped, except under
 CI=true, where a missing engine is a failure: CI must never pass by skipping them. The helpers
 these fixtures use, and that tests import, live in ``tests/support/``.
+
+The engine is ``DOCKER_HOST``'s, named by ``CAI_TEST_ENGINE`` (docker, podman, tcp, ssh;
+``scripts/test --engines`` sets both). On the extra engines scripts/test runs the tests marked
+``core``; ``tests.support.engines.engine_name()`` names the engine.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +21,10 @@ from typing import Any
 
 import pytest
 
+from tests.support import engine as engine_support
 from tests.support.cai import Result, run_program
 from tests.support.engine import volume_containers
+from tests.support.engines import archive_by_tar, engine_name, give_ssh_identity, over_ssh
 
 
 @pytest.fixture(autouse=True)
@@ -41,10 +48,28 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             )
         ):
             monkeypatch.delenv(name)
+    if over_ssh():  # paramiko looks for known_hosts in $HOME
+        give_ssh_identity(home)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     return home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def true_owners_on_podman() -> Iterator[None]:
+    """On Podman, volumes are read with tar in a container: its archive API reports every file
+    as the container user's, where the tests compare owners with Docker's."""
+    if engine_name() != "podman":
+        yield
+        return
+    original = engine_support.archive_of
+    patch = pytest.MonkeyPatch()
+    for module in list(sys.modules.values()):  # modules that imported it by name too
+        if module is not None and getattr(module, "archive_of", None) is original:
+            patch.setattr(module, "archive_of", archive_by_tar)
+    yield
+    patch.undo()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gzip
 import hashlib
 import io
 import os
@@ -19,10 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from containai import __version__
 from containai.archive.members import symlink_problem
+from containai.archive.parallel_gzip import ParallelGzipWriter
 from containai.archive.schema import ExportManifest, ManifestFile, manifest_tarinfo
 from containai.host.excludes import Excludes
 from containai.transfer.tar import CHUNK, open_stream
@@ -44,6 +44,10 @@ class ExportRequest:
     include_secrets: bool
     is_secret: Callable[[str], bool]
     compression_level: int
+    # The owner every member gets, where the engine's download cannot be trusted with owners
+    # (Podman reports its helper's user for every file: Helper.owners_reported). containai
+    # writes everything as the agent, and a restore makes everything the agent's anyway.
+    owner: tuple[int, int] | None = None
 
 
 # The content of one volume path and its size, streamed (for hard links to skipped files).
@@ -107,10 +111,12 @@ def write_archive(
     left_out: dict[str, str] = {}
     excluded_dirs: list[str] = []
     with (
-        gzip.GzipFile(
-            fileobj=out, mode="wb", compresslevel=request.compression_level, mtime=0
-        ) as compressed,
-        tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as archive,
+        # Compressing is most of an export's time: on every core, as pigz does.
+        ParallelGzipWriter(out, request.compression_level) as compressed,
+        # Stream mode only writes to its file object: all ParallelGzipWriter offers.
+        tarfile.open(
+            fileobj=cast(IO[bytes], compressed), mode="w|", format=tarfile.PAX_FORMAT
+        ) as archive,
         open_stream(stream) as volume,
     ):
         for info in volume:
@@ -132,7 +138,7 @@ def write_archive(
                 if info.isdir():
                     excluded_dirs.append(f"{name}/")
                 continue
-            copy = _copy_header(info, name)
+            copy = _copy_header(info, name, request.owner)
             if info.isreg():
                 reader = _HashingReader(volume.extractfile(info))
                 archive.addfile(copy, reader)
@@ -215,11 +221,13 @@ def _relative(name: str) -> str:
     return rest.strip("/")
 
 
-def _copy_header(info: tarfile.TarInfo, name: str) -> tarfile.TarInfo:
+def _copy_header(
+    info: tarfile.TarInfo, name: str, owner: tuple[int, int] | None = None
+) -> tarfile.TarInfo:
     copy = tarfile.TarInfo(name)
     copy.type = info.type
     copy.mode = info.mode & 0o7777
-    copy.uid, copy.gid = info.uid, info.gid
+    copy.uid, copy.gid = owner or (info.uid, info.gid)
     copy.uname, copy.gname = "", ""
     copy.mtime = info.mtime
     copy.size = info.size if info.isreg() else 0

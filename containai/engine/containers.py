@@ -8,6 +8,7 @@ from typing import Any
 
 from containai import labels
 from containai.engine.errors import api_errors, inspect_or_none, reason
+from containai.engine.flavour import Flavour, ping
 from containai.errors import EngineError
 
 
@@ -22,6 +23,14 @@ class ContainerInfo:
 
 class ContainersMixin:
     client: Any
+    _flavour: Flavour | None = None
+
+    @property
+    def flavour(self) -> Flavour:
+        """Docker or Podman (asked once, for an Engine made around an existing client)."""
+        if self._flavour is None:
+            self._flavour = ping(self.client.api)
+        return self._flavour
 
     def container(self, name: str) -> ContainerInfo | None:
         attrs = inspect_or_none(self.client.api.inspect_container, "container", name)
@@ -72,19 +81,31 @@ class ContainersMixin:
             config: dict[str, Any] = self.client.api.inspect_image(image).get("Config") or {}
         return config
 
-    def create_container(self, name: str, image: str, **options: Any) -> str:
+    def create_container(self, name: str, image: str, *, init: bool = True, **options: Any) -> str:
+        """Create a container; ``init``: the engine's own PID 1 reaps and forwards signals
+        (Docker's docker-init, Podman's catatonit, which Debian's podman only recommends)."""
+        import docker.errors
+
         host = self.client.api.create_host_config(
-            binds=options.pop("binds"), init=True, network_mode=options.pop("network_mode")
+            binds=options.pop("binds"), init=init, network_mode=options.pop("network_mode")
         )
         with api_errors(f"cannot create container {name}"):
-            created = self.client.api.create_container(
-                image=image, name=name, host_config=host, **options
-            )
+            try:
+                created = self.client.api.create_container(
+                    image=image, name=name, host_config=host, **options
+                )
+            except docker.errors.APIError as error:
+                raise _without_init(error) if init and _no_init(error) else error from None
         return str(created["Id"])
 
     def start(self, container_id: str) -> None:
+        import docker.errors
+
         with api_errors("cannot start the container"):
-            self.client.api.start(container_id)
+            try:
+                self.client.api.start(container_id)
+            except docker.errors.APIError as error:
+                raise _without_init(error) if _no_init(error) else error from None
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
         with api_errors("cannot stop the container"):
@@ -109,12 +130,41 @@ class ContainersMixin:
             return
         except docker.errors.ImageNotFound:
             pass
+        advice = f"; {hint}" if hint else ""
         try:
             repository, tag = parse_repository_tag(image)
-            self.client.api.pull(repository, tag=tag or "latest")
+            # Podman answers a failed pull with 200 and the error in the body: read it all.
+            for item in self.client.api.pull(
+                repository, tag=tag or "latest", stream=True, decode=True
+            ):
+                failed = isinstance(item, dict) and (item.get("errorDetail") or item.get("error"))
+                if failed:
+                    said = failed.get("message") if isinstance(failed, dict) else failed
+                    raise docker.errors.DockerException(str(said))
+            self.client.api.inspect_image(image)
         except docker.errors.DockerException as error:
-            advice = f"; {hint}" if hint else ""
             raise EngineError(
                 f"image {image} is not available locally and cannot be pulled "
                 f"({reason(error)}){advice}"
             ) from None
+
+    def containers_mounting(self, volume: str) -> list[ContainerInfo]:
+        """Every container that mounts ``volume``, in any state (helpers and locks too)."""
+        with api_errors("cannot list containers"):
+            found = self.client.api.containers(all=True, filters={"volume": volume})
+        infos = [self.container(item["Id"]) for item in found]
+        return [info for info in infos if info is not None]
+
+
+def _no_init(error: Exception) -> bool:
+    # Podman: "container-init binary not found on the host"; Docker: "docker-init": executable
+    # file not found.
+    said = reason(error)
+    return "init binary not found" in said or ("docker-init" in said and "not found" in said)
+
+
+def _without_init(error: Exception) -> EngineError:
+    return EngineError(
+        f"the engine has no init process for the container ({reason(error)}); install it "
+        "(Podman: the catatonit package) or set run.init = false"
+    )

@@ -9,9 +9,44 @@ from typing import Any
 
 from containai.errors import EngineError
 
+_LOCAL = "unix:///var/run/docker.sock"
+
 
 def endpoint() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """Where the engine is: ``DOCKER_HOST``, else the current Docker context's (``DOCKER_CONTEXT``
+    or ``docker context use``), else the local socket, as the docker CLI decides."""
+    return os.environ.get("DOCKER_HOST") or _context().get("base_url") or _LOCAL
+
+
+def endpoint_settings() -> dict[str, Any]:
+    """The SDK client's settings for ``endpoint()`` (its base_url and TLS)."""
+    import docker
+
+    if os.environ.get("DOCKER_HOST"):
+        return dict(docker.utils.kwargs_from_env())
+    return _context() or dict(docker.utils.kwargs_from_env())
+
+
+def _context() -> dict[str, Any]:
+    """base_url (and tls) of the Docker CLI's current context, unless it is "default"."""
+    try:
+        from docker.context import ContextAPI
+        from docker.context.config import get_current_context_name
+
+        name = os.environ.get("DOCKER_CONTEXT") or get_current_context_name()
+        if not name or name == "default":
+            return {}
+        context = ContextAPI.get_context(name)
+    except Exception:  # an unreadable ~/.docker: as if it had no context
+        return {}
+    if context is None:  # never the local engine in its place: that is not what was asked
+        raise EngineError(f"Docker context {name!r} does not exist (see 'docker context ls')")
+    if not context.Host:
+        return {}
+    found: dict[str, Any] = {"base_url": str(context.Host)}
+    if context.TLSConfig is not None:
+        found["tls"] = context.TLSConfig
+    return found
 
 
 @contextlib.contextmanager

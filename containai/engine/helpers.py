@@ -4,29 +4,31 @@ A helper is created but never started: the engine's archive API (put_archive, ge
 on a created container. Its image is generated here, holding nothing but the mount point, so no
 registry is needed. Only deleting files runs a program (``run_in_volume``). Every helper is
 built by ``_create_hardened``: no network, no capability, no new privileges, one mount.
+
+One exception, on Podman only: a start of the helper of a volume whose root is not yet the
+agent's is attempted (``_copy_up``), because Podman gives a new volume its mount point's owner
+and mode only when a container starts. There is no program to run: the start fails at once,
+after Podman has set the volume root.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import io
-import json
 import tarfile
 import time
 import tomllib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
 
 from containai import labels
 from containai.engine.containers import ContainersMixin
 from containai.engine.errors import api_errors
-from containai.errors import EngineError
+from containai.engine.volume_io import Helper
 
-_CHUNK = 1024 * 1024
+__all__ = ["Helper", "HelperSpec", "HelpersMixin"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class HelpersMixin(ContainersMixin):
         """A created, never-started container with ``volume`` at ``spec.mount``; always removed."""
         image = self._ensure_helper_image(spec)
         name = f"containai-helper-{uuid.uuid4().hex[:12]}"
-        helper = Helper(self.client, name, spec.mount)
+        helper = Helper(self.client, name, spec.mount, flavour=self.flavour, read_only=read_only)
         try:
             with api_errors("cannot create the helper container"):
                 self._create_hardened(
@@ -78,6 +80,8 @@ class HelpersMixin(ContainersMixin):
                     user=spec.user,
                     read_only=read_only,
                 )
+            if not (read_only or self.flavour.copies_up_at_create):
+                self._copy_up(helper, spec)
             yield helper
         finally:
             # Open archive streams first: the engine will not remove a container while it is
@@ -86,6 +90,21 @@ class HelpersMixin(ContainersMixin):
             helper.close()
             with contextlib.suppress(Exception):
                 self.client.api.remove_container(name, force=True, v=False)
+
+    def _copy_up(self, helper: Helper, spec: HelperSpec) -> None:
+        """Give a new volume's root the mount point's owner and mode where the engine does so
+        only when a container starts (Podman), as Docker does when one is created.
+
+        Podman sets them the first time a container that mounts the volume starts; the start
+        fails at once here (the image holds no program), after the volume is set. A root whose
+        mode already is the mount point's was done before: no start then."""
+        import docker.errors
+
+        found = helper.stat("")
+        if found is not None and int(found.get("mode", 0)) & 0o7777 == spec.mount_mode:
+            return
+        with contextlib.suppress(docker.errors.APIError):
+            self.client.api.start(helper.id)
 
     def remove_stale_helpers(self, volume: str, *, older_than: float = 3600) -> int:
         """Remove never-started helpers of ``volume`` left by killed commands (a SIGKILL leaves
@@ -207,115 +226,9 @@ class HelpersMixin(ContainersMixin):
         except docker.errors.ImageNotFound:
             pass
         with api_errors("cannot create the helper image"):
-            self.client.api.import_image_from_data(content, repository=repository, tag=tag)
+            # The tag inside ``repository``: Podman ignores the import's ``tag`` parameter.
+            self.client.api.import_image_from_data(content, repository=image)
         return image
-
-
-class Helper:
-    """File transfer into and out of a volume through a helper container's archive API."""
-
-    def __init__(self, client: Any, container: str, mount: str) -> None:
-        self._client = client
-        self.id = container  # its name: valid for the engine from the moment it exists
-        self.mount = mount
-        self._responses: list[Any] = []
-
-    def put(self, stream: Iterable[bytes]) -> None:
-        """Unpack a tar stream at the volume root (the engine applies it entry by entry)."""
-        with api_errors("writing to the volume failed"):
-            self._client.api.put_archive(self.id, self.mount, _chunked(stream))
-
-    @contextlib.contextmanager
-    def open_file(self, path: str) -> Iterator[tuple[IO[bytes], int]]:
-        """One regular file of the volume, streamed: its content and its size."""
-        from containai.transfer.tar import open_stream
-
-        with open_stream(self.get(path)) as tar:
-            for info in tar:
-                handle = tar.extractfile(info)
-                if handle is not None:
-                    yield handle, info.size
-                    return
-        raise EngineError(f"{path} is not a regular file in the volume")
-
-    def get(self, path: str = "") -> Iterator[bytes]:
-        """The tar stream of ``path`` (relative to the volume root), names under its basename.
-
-        The request is made through the SDK's session (rather than ``get_archive``) so that its
-        response can be closed when the helper goes: an abandoned stream would otherwise keep
-        the engine from removing the container.
-        """
-        found = self._archive("get", path)
-        if found is None:
-            raise EngineError(f"{path} is not in the volume")
-        return _guarded(found.iter_content(_CHUNK))
-
-    def get_if_present(self, path: str) -> Iterator[bytes] | None:
-        """Like ``get``, or None when the volume has nothing at ``path``."""
-        found = self._archive("get", path)
-        return _guarded(found.iter_content(_CHUNK)) if found is not None else None
-
-    def stat(self, path: str) -> dict[str, Any] | None:
-        """The engine's stat of ``path`` (name, size, mode, mtime, linkTarget), or None."""
-        found = self._archive("head", path)
-        if found is None:
-            return None
-        header = found.headers.get("X-Docker-Container-Path-Stat", "")
-        try:
-            parsed: dict[str, Any] = json.loads(base64.b64decode(header))
-        except ValueError:
-            return None
-        return parsed
-
-    def _archive(self, method: str, path: str) -> Any:
-        import docker.errors
-        import requests
-
-        api = self._client.api
-        full = f"{self.mount}/{path}".rstrip("/")
-        url = f"{api.base_url}/v{api.api_version}/containers/{self.id}/archive"
-        with api_errors("reading the volume failed"):
-            # identity: the SDK's own get_archive asks the same; the engine would otherwise
-            # gzip the whole volume for a reader on the same machine.
-            response = getattr(api, method)(
-                url,
-                params={"path": full},
-                headers={"Accept-Encoding": "identity"},
-                stream=method == "get",
-                timeout=None,
-            )
-            self._responses.append(response)
-            if response.status_code == 404:
-                return None
-            try:
-                response.raise_for_status()
-            except requests.exceptions.HTTPError as error:
-                raise docker.errors.create_api_error_from_http_exception(error) from None
-        return response
-
-    def close(self) -> None:
-        for response in self._responses:
-            with contextlib.suppress(Exception):
-                response.close()
-        self._responses.clear()
-
-
-def _guarded(stream: Iterator[bytes]) -> Iterator[bytes]:
-    with api_errors("reading the volume failed"):
-        yield from stream
-
-
-def _chunked(stream: Iterable[bytes]) -> Iterator[bytes]:
-    # requests sends a generator with chunked transfer encoding; coalescing the many small tar
-    # headers into ~1 MiB chunks keeps the per-chunk overhead negligible.
-    pending = bytearray()
-    for piece in stream:
-        pending += piece
-        if len(pending) >= _CHUNK:
-            yield bytes(pending)
-            pending.clear()
-    if pending:
-        yield bytes(pending)
 
 
 def _mount_point_tar(spec: HelperSpec) -> bytes:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+from typing import Any
 
 from containai import labels
-from containai.engine.errors import api_errors, inspect_or_none
+from containai.engine.errors import api_errors, inspect_or_none, reason
 from containai.engine.helpers import HelpersMixin
 
 # An image with nothing in it: a lock container is only ever created, never started.
@@ -31,7 +32,7 @@ class LocksMixin(HelpersMixin):
                     extra_labels={labels.LOCK_HOLDER: holder},
                 )
             except docker.errors.APIError as error:
-                if error.status_code == 409:  # the name is taken: someone holds the lock
+                if _name_taken(error):  # someone holds the lock
                     return None
                 raise
 
@@ -46,6 +47,11 @@ class LocksMixin(HelpersMixin):
     def remove_lock(self, lock_id: str) -> None:
         with contextlib.suppress(Exception):  # already gone is fine
             self.client.api.remove_container(lock_id, force=True)
+
+
+def _name_taken(error: Any) -> bool:
+    # Docker: 409 Conflict. Podman: 500 "... the container name ... is already in use".
+    return bool(error.status_code == 409 or "is already in use" in reason(error))
 
 
 def lock_name(volume: str) -> str:

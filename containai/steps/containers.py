@@ -157,6 +157,8 @@ def _create(run: Run[RunOptions], name: str, spec: dict[str, Any]) -> str:
             **agent_binds,
         },
         network_mode=spec["network"],
+        # An init as PID 1 reaps the agent's orphans and passes signals on (run.init).
+        init=run.settings.get_bool("run.init"),
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from containai import paths
 from containai.container import ssh_relay
 from containai.engine import ContainerInfo
+from containai.engine.errors import endpoint
 from containai.workflow.run import Options, Run
 
 RELAY_MOUNT = "/run/containai/ssh"  # in the container
@@ -101,8 +102,8 @@ def _wanted(run: Run[Options]) -> bool:
 
 def _host_agent(run: Run[Options]) -> str | None:
     """This machine's SSH agent socket when an agent can be forwarded, else None (noted)."""
-    host = os.environ.get("DOCKER_HOST", "")
-    if host and not host.startswith("unix://"):
+    host = endpoint()  # DOCKER_HOST, else the Docker context's: either may name a remote engine
+    if not host.startswith("unix://"):
         run.ui.note(f"the engine at {host} is remote and cannot reach this machine's SSH agent")
         return None
     socket_path = os.path.abspath(os.environ.get("SSH_AUTH_SOCK", "") or "/nonexistent")

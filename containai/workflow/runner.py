@@ -44,7 +44,7 @@ def run_workflow(
     unreachable: EngineError | None = None
     if engine is None and name not in _NO_ENGINE:
         try:
-            engine = Engine.connect(timeout=loaded.get_int("engine.timeout"))
+            engine = Engine.from_settings(loaded)
         except EngineError as error:
             # Said by the first step that needs the engine: a workflow that needs none (a
             # team's scan-only one) and bad input found before still work without it.

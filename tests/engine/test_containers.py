@@ -150,6 +150,7 @@ def rendered_script(workspace: Path) -> str:
 # -- cai run -----------------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_run_creates_the_labelled_container_with_both_mounts_and_links_gitconfig(
     cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
@@ -198,6 +199,7 @@ def test_run_without_the_image_fails_clearly(cai: Any, docker_client: Any, works
     assert containers_of(docker_client, workspace) == []
 
 
+@pytest.mark.core
 def test_run_fresh_recreates_the_container_on_the_same_volume(
     cai: Any, docker_client: Any, workspace: Path
 ) -> None:
@@ -257,6 +259,7 @@ def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
 # -- hot-reload import ---------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_hot_reload_import_shows_the_new_content_without_a_restart(
     cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:
@@ -645,6 +648,7 @@ def test_cai_sync_on_a_host_without_the_data_mount_refuses_and_links_nothing(
 # -- sync conflict rules -------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_sync_conflicts_backup_merge_type_errors_and_foreign_links(
     cai: Any, docker_client: Any, isolated_env: Path, workspace: Path
 ) -> None:

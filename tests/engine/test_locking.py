@@ -118,6 +118,7 @@ def lock_timeout(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     return set_timeout
 
 
+@pytest.mark.core
 def test_a_second_command_waits_for_the_holder_and_then_proceeds(
     isolated_env: Path, docker_client: Any, volume: str
 ) -> None:

@@ -456,6 +456,7 @@ def test_a_relative_ssh_auth_sock_is_relayed_by_its_absolute_path(
 # -- 2. cai shell -----------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_shell_returns_the_command_exit_code(cai: Any, workspace: Path) -> None:
     start(cai, workspace)
     result = cai("shell", str(workspace), "--", "sh", "-c", "exit 7")
@@ -465,6 +466,7 @@ def test_shell_returns_the_command_exit_code(cai: Any, workspace: Path) -> None:
     assert missing.code not in (0, 1, 2), missing
 
 
+@pytest.mark.core
 def test_shell_runs_as_the_agent_in_the_workspace(cai: Any, workspace: Path) -> None:
     start(cai, workspace)
     result = cai("shell", str(workspace), "--", "sh", "-c", "echo hi; id -u; pwd; echo oops >&2")
@@ -496,6 +498,7 @@ def test_shell_closes_its_engine_socket(cai: Any, workspace: Path) -> None:
     assert not leaks, f"cai shell -- CMD leaves engine sockets open: {leaks}"
 
 
+@pytest.mark.core
 def test_shell_starts_a_stopped_container(cai: Any, docker_client: Any, workspace: Path) -> None:
     start(cai, workspace)
     stopped = cai("stop", str(workspace))
