@@ -1,3 +1,3 @@
-from containai.cli import program
+from containai.main import main
 
-program.run()
+main()

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
-from containai import __version__
-from containai.errors import exit_codes
+from containai import __version__, command_line, completion
+from containai.errors import UsageError, exit_codes
 from containai.tasks import CaiTask, ns
+from containai.ui import error_document, json_documents
+
+# invoke's core flags that mean something to cai (the others run shell commands: --pty, ...).
+_ADVERTISED = ("--debug", "--help", "--version", "--print-completion-script", "--list")
 
 
 class Cai(Program):
-    """Adds what invoke's Program lacks: usage errors exit 2, every error is one line on stderr
-    (errors.exit_codes), `cai shell -- CMD` keeps CMD's words, curated help."""
+    """Adds what invoke's Program lacks: one command per call, optional positionals, usage
+    errors that exit 2 and suggest a spelling, every error one line on stderr (and a JSON
+    object on stdout under --json), `cai shell -- CMD` keeping CMD's words, curated help, and
+    completion of the command's flags."""
 
     def run(self, argv: Any = None, exit: bool = True) -> None:
         for stream in (sys.stdout, sys.stderr):
@@ -26,14 +32,46 @@ class Cai(Program):
             # fails on an encoding (PYTHONIOENCODING=utf-8:strict, a C locale).
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="backslashreplace")
+        self.json_errors = False
+        self.documents_before = json_documents()
         try:
+            # Outside a task too (help written to a closed pipe, an interrupt while parsing),
+            # an error is one line and an exit code (errors.exit_codes).
             with exit_codes():
-                super().run(argv, exit)
-        except Exit as stop:  # only from outside a task: e.g. help written to a closed pipe
-            if stop.message:
-                print(stop.message, file=sys.stderr)
+                self._parse_and_execute(argv)
+        except Exit as stop:
+            self._report(stop)
             if exit:
                 sys.exit(stop.code)
+
+    def _parse_and_execute(self, argv: Any) -> None:
+        # Program.run's steps, whose own error handling (exit 1 for a parse error, no JSON)
+        # is replaced by run's above.
+        try:
+            self.create_config()
+            self.parse_core(argv)
+            self.parse_collection()
+            self.parse_tasks()
+            self.parse_cleanup()
+        except ParseError as error:
+            commands = self.namespace.task_names if self.namespace else ()
+            message = command_line.usage_message(
+                error, core_flags=_core_flags(self), commands=commands
+            )
+            raise UsageError(message) from None
+        self.update_config()
+        self.execute()
+
+    def _report(self, stop: Exit) -> None:
+        if stop.message:
+            print(stop.message, file=sys.stderr)
+        said = json_documents() > self.documents_before
+        if self.json_errors and stop.message and stop.code and not said:
+            # Under --json, a script reads stdout: the error is there too, as a document (unless
+            # the command printed its own, as a failed verification does: one document).
+            message = str(stop.message).removeprefix("cai: ")
+            with contextlib.suppress(OSError):
+                print(error_document(message, stop.code), flush=True)
 
     def print_help(self) -> None:
         # invoke's core flags for running shell commands (--pty, --echo, --hide ...) mean nothing
@@ -48,24 +86,53 @@ class Cai(Program):
         print("Run 'cai <command> --help' for a command's options.")
         print()
 
+    def print_task_help(self, name: str) -> None:
+        # invoke's says "[other tasks here ...]": cai runs one command, with its arguments.
+        task: CaiTask = self.collection[name]
+        usage = f"Usage: {self.binary} {name} [--options]"
+        if task.optional_positional:
+            usage += f" [{task.optional_positional.upper()}]"
+        if task.after_dashes:
+            usage += f" [-- {task.after_dashes} ...]"
+        print(usage)
+        print()
+        for line in (inspect.getdoc(task) or "").splitlines():
+            print(f"{self.leading_indent}{line}" if line.strip() else "")
+        print()
+        print("Options:")
+        self.print_columns(self.parser.contexts[name].help_tuples())
+
     def normalize_argv(self, argv: Any) -> None:
         super().normalize_argv(argv)
         args = list(self.argv[1:])
-        # Everything after `--` is a command for `cai shell`, kept as a list (invoke would
-        # join it into one string, losing the quoting).
-        self.command_after_dashes: list[str] = []
+        # Everything after `--` is a command for `cai shell` or paths for `cai diff`, kept as a
+        # list (invoke would join it into one string, losing the quoting); for `--complete`,
+        # the command line being completed.
+        after: list[str] = []
         if "--" in args:
             cut = args.index("--")
-            args, self.command_after_dashes = args[:cut], args[cut + 1 :]
-        self.argv = [self.argv[0], *optional_positionals(args)]
+            args, after = args[:cut], args[cut + 1 :]
+        self.json_errors = "--json" in args
+        self.completing: list[str] | None = after if "--complete" in args else None
+        self.command_after_dashes: list[str] = [] if self.completing is not None else after
+        if self.completing is None:
+            tasks = {name: ns[name] for name in ns.task_names}
+            args = command_line.arrange(args, tasks, dashed_words=bool(after))
+        self.argv = [self.argv[0], *args]
 
-    def parse_core(self, argv: Any) -> None:
-        with _usage_errors():
-            super().parse_core(argv)
-
-    def parse_tasks(self) -> None:
-        with _usage_errors():
-            super().parse_tasks()
+    def parse_cleanup(self) -> None:
+        if self.args.complete.value:
+            words = self.completing or []
+            for candidate in completion.candidates(
+                words,
+                commands=self._make_parser().contexts,
+                core=self.initial_context,
+                core_flags=_core_flags(self),
+                program_names=self.binary_names,
+            ):
+                print(candidate)
+            raise Exit
+        super().parse_cleanup()
 
     def execute(self) -> None:
         # The tasks map errors to exit codes themselves (errors.exit_codes), so that a
@@ -75,71 +142,12 @@ class Cai(Program):
         super().execute()
 
 
-_ADVERTISED = ("--debug", "--help", "--version", "--print-completion-script", "--list")
-
-
 def _advertised(flags: str) -> bool:
     return any(name in flags for name in _ADVERTISED)
 
 
-@contextlib.contextmanager
-def _usage_errors() -> Iterator[None]:
-    try:
-        yield
-    except ParseError as error:
-        raise Exit(f"cai: {error}", code=2) from None
-
-
-def optional_positionals(args: list[str]) -> list[str]:
-    """Rewrite ``import DIR`` to ``import --workspace=DIR`` (invoke has no optional positionals).
-
-    A bare word after a task is taken as that task's optional positional unless it is the value
-    of the flag before it, or the positional was already given (as a word or as its flag); a
-    word naming another task starts that task, as invoke allows (so a directory named like a
-    command needs ``-w``).
-    """
-    tasks = {name: ns[name] for name in ns.task_names}
-    result: list[str] = []
-    current: CaiTask | None = None
-    filled = False
-    expects_value = False
-    for arg in args:
-        if expects_value:
-            result.append(arg)
-            expects_value = False
-        elif arg in tasks:
-            current, filled = tasks[arg], False
-            result.append(arg)
-        elif arg.startswith("-"):
-            result.append(arg)
-            if current is not None:
-                expects_value = _takes_value(current, arg)
-                filled = filled or _names_positional(current, arg)
-        elif current is not None and current.optional_positional and not filled:
-            result.append(f"--{current.optional_positional.replace('_', '-')}={arg}")
-            filled = True
-        else:
-            result.append(arg)
-    return result
-
-
-def _names_positional(task: CaiTask, flag: str) -> bool:
-    if not task.optional_positional:
-        return False
-    name = flag.split("=", 1)[0]
-    long = f"--{task.optional_positional.replace('_', '-')}"
-    short = task.short.get(task.optional_positional)
-    return name == long or (short is not None and flag.startswith(f"-{short}"))
-
-
-def _takes_value(task: CaiTask, flag: str) -> bool:
-    if "=" in flag:
-        return False
-    for argument in task.get_arguments():
-        names = [f"--{n}" if len(n) > 1 else f"-{n}" for n in argument.names]
-        if flag in names:
-            return bool(argument.takes_value)
-    return False
+def _core_flags(program: Program) -> list[str]:
+    return [flag for flag in program.initial_context.flags if flag in _ADVERTISED]
 
 
 def make_program() -> Cai:

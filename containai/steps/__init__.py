@@ -1,47 +1,62 @@
 """The steps workflows are made of, found by name.
 
 A step is a function ``step(run, **options)`` declared with ``@step(needs=..., gives=...)``;
-the registry is an explicit dict (as pre-commit keeps its languages), so every step a workflow
-file can name is listed here and greppable.
+the registry is an explicit table (as pre-commit keeps its languages), so every step a
+workflow file can name is listed here and greppable.
 """
 
 from __future__ import annotations
 
-from containai.steps import (
-    containers,
-    exporting,
-    importing,
-    inspecting,
-    reporting,
-    restoring,
-    syncing,
-    volume,
-)
+import importlib
+from collections.abc import Iterator, Mapping
+
 from containai.workflow.loader import StepDef
 
-REGISTRY: dict[str, StepDef] = {
-    "resolve_volume": volume.resolve_volume,
-    "reset_volume": volume.reset_volume,
-    "lock_volume": volume.lock_volume,
-    "open_volume": volume.open_volume,
-    "read_volume": volume.read_volume,
-    "scan_host": importing.scan_host,
-    "plan_import": importing.plan_import,
-    "apply_import": importing.apply_import,
-    "check_archive": restoring.check_archive,
-    "plan_restore": restoring.plan_restore,
-    "apply_restore": restoring.apply_restore,
-    "report_import": reporting.report_import,
-    "write_export": exporting.write_export,
-    "verify_export": exporting.verify_export,
-    "find_container": containers.find_container,
-    "run_container": containers.run_container,
-    "shell_container": containers.shell_container,
-    "stop_container": containers.stop_container,
-    "reload_container": syncing.reload_container,
-    "sync_container": syncing.sync_container,
-    "sync_here": syncing.sync_here,
-    "compare_volume": inspecting.compare_volume,
-    "report_status": inspecting.report_status,
-    "show_diff": inspecting.show_diff,
-}
+
+class _Registry(Mapping[str, StepDef]):
+    """Step name -> step; a module is imported when a workflow names one of its steps, so that
+    `cai import` never loads the container steps (nor what they import)."""
+
+    def __init__(self, places: dict[str, str]) -> None:
+        self._places = places  # name -> "module:function" below containai.steps
+
+    def __getitem__(self, name: str) -> StepDef:
+        module, _, function = self._places[name].partition(":")
+        found: StepDef = getattr(importlib.import_module(f"containai.steps.{module}"), function)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._places)
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+
+REGISTRY: Mapping[str, StepDef] = _Registry(
+    {
+        "resolve_volume": "volume:resolve_volume",
+        "reset_volume": "volume:reset_volume",
+        "lock_volume": "volume:lock_volume",
+        "open_volume": "volume:open_volume",
+        "read_volume": "volume:read_volume",
+        "scan_host": "importing:scan_host",
+        "plan_import": "importing:plan_import",
+        "apply_import": "importing:apply_import",
+        "check_archive": "restoring:check_archive",
+        "plan_restore": "restoring:plan_restore",
+        "apply_restore": "restoring:apply_restore",
+        "report_import": "reporting:report_import",
+        "write_export": "exporting:write_export",
+        "verify_export": "exporting:verify_export",
+        "find_container": "containers:find_container",
+        "run_container": "containers:run_container",
+        "shell_container": "containers:shell_container",
+        "stop_container": "containers:stop_container",
+        "reload_container": "syncing:reload_container",
+        "sync_container": "syncing:sync_container",
+        "sync_here": "syncing:sync_here",
+        "compare_volume": "inspecting:compare_volume",
+        "report_status": "inspecting:report_status",
+        "show_diff": "inspecting:show_diff",
+    }
+)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
+from containai.archive import destination
 from containai.archive import reader as archive
-from containai.archive.writer import ExportRequest, atomic_file, output_path, write_archive
-from containai.errors import ArchiveError, UsageError
+from containai.archive.writer import ExportRequest, write_archive
+from containai.errors import ArchiveError, ContainAIError, UsageError
 from containai.host.excludes import configured_excludes
 from containai.host.secrets import SecretPaths, secret_patterns
-from containai.printable import printable
+from containai.progress import counting, metered
+from containai.transfer import partial_read
 from containai.ui import human_bytes
 from containai.workflow.loader import step
 from containai.workflow.run import ExportOptions, Run, WorkflowError
@@ -18,15 +19,24 @@ from containai.workflow.run import ExportOptions, Run, WorkflowError
 
 @step(needs=("helper",))
 def write_export(run: Run[ExportOptions]) -> None:
-    """Stream the volume into a .tgz next to the target, then rename it into place."""
+    """Stream the volume into a .tgz beside the target, then publish it under its name (never
+    over an existing file unless --force; archive/destination.py)."""
     helper = run.helper
     if helper is None:
         raise WorkflowError(
             f"workflow {run.command}: open_volume needs 'with = {{ required = true }}'"
         )
-    target = output_path(run.options.output, dt.datetime.now(), Path.cwd())
-    if not target.parent.is_dir():
-        raise UsageError(f"output directory {target.parent} does not exist")
+    limit = run.settings.get_int("limits.record_bytes")
+    broken = partial_read.unfinished_rebuilds(
+        helper.get_if_present, helper.stat, max_record_bytes=limit
+    )
+    if broken:
+        # The archive would lack what they kept (it is only in the staging tree for now).
+        raise ContainAIError(
+            f"volume {run.volume} holds an interrupted import that was rebuilding {broken[0]}; "
+            "run the import (or restore) again to finish it, then export"
+        )
+    chosen = destination.choose(run.options.output, Path.cwd(), force=run.options.force)
     request = ExportRequest(
         volume=run.volume,
         labels=run.volume_labels,
@@ -34,9 +44,14 @@ def write_export(run: Run[ExportOptions]) -> None:
         include_secrets=run.options.secrets,
         is_secret=SecretPaths(run.manifest.entries, secret_patterns(run.settings)),
         compression_level=run.settings.get_int("export.compression_level"),
+        owner=None if helper.owners_reported else (run.agent.uid, run.agent.gid),
     )
-    with atomic_file(target) as out:
-        summary = write_archive(helper.get(""), out, request, helper.open_file)
+    with (
+        destination.publishing(chosen) as publication,
+        metered(run.ui, None, f"export {run.volume}") as meter,
+    ):
+        summary = write_archive(meter(helper.get("")), publication.out, request, helper.open_file)
+    target = publication.path
     for path, why in summary.skipped:
         if why.startswith("symlink"):
             run.ui.warn(f"left out {path}: {why}")
@@ -58,7 +73,7 @@ def write_export(run: Run[ExportOptions]) -> None:
             }
         )
     else:
-        print(printable(str(target)), file=run.ui.out)  # stdout: only the path, for scripts
+        run.ui.line(str(target))  # stdout: only the path, for scripts
 
 
 @step()
@@ -69,9 +84,12 @@ def verify_export(run: Run[ExportOptions]) -> None:
         raise WorkflowError(f"workflow {run.command}: verify_export needs --verify ARCHIVE")
     if not path.is_file():
         raise UsageError(f"{path} is not a file")
-    report = archive.verify_archive(
-        path, max_expanded_bytes=run.settings.get_int("export.max_restore_bytes")
-    )
+    with counting(run.ui, path.stat().st_size, f"verify {path.name}") as advance:
+        report = archive.verify_archive(
+            path,
+            max_expanded_bytes=run.settings.get_int("export.max_restore_bytes"),
+            advance=advance,
+        )
     if run.ui.json_output:
         run.ui.emit_json(
             {

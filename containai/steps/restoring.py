@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from containai.archive import reader, source
-from containai.steps.importing import apply_plan, private_rules
+from containai.progress import counting
+from containai.steps.importing import apply_plan, private_rules, refuse_root_deletions
 from containai.transfer import restore_plan
 from containai.workflow.loader import step
 from containai.workflow.run import ImportOptions, Run, WorkflowError
@@ -22,9 +23,12 @@ def _archive_path(run: Run[ImportOptions]) -> Path:
 def check_archive(run: Run[ImportOptions]) -> None:
     """Read the whole archive once: every member safe, every checksum right, before any write."""
     path = _archive_path(run)
-    run.archive = reader.scan_archive(
-        path, max_expanded_bytes=run.settings.get_int("export.max_restore_bytes")
-    )
+    with counting(run.ui, _size(path), f"check {path.name}") as advance:
+        run.archive = reader.scan_archive(
+            path,
+            max_expanded_bytes=run.settings.get_int("export.max_restore_bytes"),
+            advance=advance,
+        )
     manifest = run.archive.manifest
     origin = f" (exported from volume {manifest.volume_name})" if manifest else ""
     run.ui.info(f"{path}: {len(run.archive.entries)} members checked{origin}")
@@ -46,6 +50,7 @@ def plan_restore(run: Run[ImportOptions]) -> None:
         private=private_rules(run, list(run.manifest.entries)),
         owner=(run.agent.uid, run.agent.gid),
     )
+    refuse_root_deletions(run)
 
 
 @step(needs=("helper", "plan"), gives=("outcome",))
@@ -59,3 +64,10 @@ def apply_restore(run: Run[ImportOptions]) -> None:
         apply_plan(run, members)
     finally:
         members.close()
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None  # said by the reader, which opens it

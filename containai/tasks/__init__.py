@@ -10,8 +10,9 @@ from invoke.collection import Collection
 from containai.tasks.base import WORKFLOW_OPTIONS, CaiTask
 from containai.tasks.containers import run, shell, stop
 from containai.tasks.inspect import config, diff, status, trust
+from containai.tasks.managed import ls, rm
 from containai.tasks.transfer import export, import_, sync
 
-ns = Collection(import_, export, sync, status, diff, config, run, stop, shell, trust)
+ns = Collection(import_, export, sync, status, diff, config, run, stop, shell, trust, ls, rm)
 
 __all__ = ["WORKFLOW_OPTIONS", "CaiTask", "ns"]

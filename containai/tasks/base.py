@@ -29,13 +29,14 @@ WORKFLOW_OPTIONS = {
 # Keyword arguments of _run that go to run_workflow; the others fill the options class.
 _RUN_ARGUMENTS = frozenset({"workspace", "config", "verbose", "json_output"})
 
-_SHORT = {"workspace": "w", "verbose": "v", "output": "o"}
+_SHORT = {"workspace": "w", "verbose": "v", "output": "o", "quiet": "q", "yes": "y"}
 _HELP = {
     "workspace": "Workspace directory (default: the current directory).",
     "data_volume": "Use this data volume instead of the workspace's.",
     "container": "Use this containai container (and its volume) instead of the workspace's.",
     "config": "Read settings from this file too (it must exist).",
     "verbose": "Say more: every path and why it was skipped.",
+    "quiet": "Print only errors and warnings (the exit code tells the rest).",
     "json": "Print the result as JSON on stdout.",
     "dry_run": "Show the plan; change nothing.",
     "no_secrets": "Skip secret files (tokens, keys); volume copies stay as they are.",
@@ -45,7 +46,8 @@ _HELP = {
 
 
 class CaiTask(Task[Any]):
-    """A task with declared short flags (no guessing) and one optional positional argument.
+    """A task with declared short flags (no guessing), one optional positional argument and,
+    for some, words after ``--``.
 
     invoke guesses short flags from parameter names (``hostname`` would take ``-h``) and has no
     optional positionals; ``cai.cli`` rewrites ``cai import DIR`` to ``--workspace DIR``.
@@ -57,12 +59,14 @@ class CaiTask(Task[Any]):
         *args: Any,
         short: dict[str, str] | None = None,
         optional_positional: str | None = None,
+        after_dashes: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs["auto_shortflags"] = False
         super().__init__(body, *args, **kwargs)
         self.short = short or {}
         self.optional_positional = optional_positional
+        self.after_dashes = after_dashes  # what `cai shell -- CMD` calls them; None: refused
         self._all_help = dict(self.help)
 
     def get_arguments(self, *args: Any, **kwargs: Any) -> Any:
@@ -79,10 +83,14 @@ class CaiTask(Task[Any]):
 
 
 def command(
-    name: str | None = None, positional: str | None = "workspace", **help: str
+    name: str | None = None,
+    positional: str | None = "workspace",
+    after_dashes: str | None = None,
+    **help: str,
 ) -> Callable[[Callable[..., None]], CaiTask]:
-    """A cai task: help from ``_HELP`` unless given here, short flags from ``_SHORT``, and
-    ``positional`` (when the task has it) as its optional positional argument."""
+    """A cai task: help from ``_HELP`` unless given here, short flags from ``_SHORT``,
+    ``positional`` (when the task has it) as its optional positional argument, and
+    ``after_dashes`` naming the words it takes after ``--`` (read from ``cai_command``)."""
 
     def wrap(body: Callable[..., None]) -> CaiTask:
         flags = [p for p in inspect.signature(body).parameters if p != "c"]
@@ -91,6 +99,7 @@ def command(
             name=name,
             short={flag: _SHORT[flag] for flag in flags if flag in _SHORT},
             optional_positional=positional if positional in flags else None,
+            after_dashes=after_dashes,
             help={flag: help.get(flag) or _HELP[flag] for flag in flags},
         )(body)
         return made
@@ -112,14 +121,15 @@ def mapped_errors(c: Context) -> contextlib.AbstractContextManager[None]:
     return exit_codes(debug=bool(c.config.get("cai_debug")))
 
 
-def run(c: Context, name: str, **kwargs: Any) -> None:
+def run(c: Context, name: str, *, quiet: bool = False, **kwargs: Any) -> None:
     """Run workflow ``name``; the keyword arguments that are options fill its options class."""
+    from containai.ui import quiet_command
     from containai.workflow import run
     from containai.workflow.runner import run_workflow
 
     values = {key: kwargs.pop(key) for key in list(kwargs) if key not in _RUN_ARGUMENTS}
     options = getattr(run, WORKFLOW_OPTIONS[name])(**values)
-    with mapped_errors(c):
+    with mapped_errors(c), quiet_command(quiet):
         code = run_workflow(name, options=options, **kwargs)
     if code:
         raise Exit(code=code)

@@ -26,9 +26,11 @@ def run(
     reset: bool = False,
     no_ssh_agent: bool = False,
     verbose: bool = False,
+    quiet: bool = False,
 ) -> None:
     """Create or start the workspace's agent container (prints its name)."""
     exclusive(reset=reset, data_volume=data_volume)
+    exclusive(verbose=verbose, quiet=quiet)
     run_workflow(
         c,
         "run",
@@ -41,6 +43,7 @@ def run(
         workspace=workspace,
         config=config,
         verbose=verbose,
+        quiet=quiet,
     )
 
 
@@ -50,12 +53,16 @@ def stop(
     workspace: str | None = None,
     container: str | None = None,
     config: str | None = None,
+    quiet: bool = False,
 ) -> None:
     """Stop the workspace's agent container (its data volume is kept)."""
-    run_workflow(c, "stop", container=container, workspace=workspace, config=config)
+    run_workflow(c, "stop", container=container, workspace=workspace, config=config, quiet=quiet)
 
 
-@command(workspace="Workspace whose container to enter (default: the current directory).")
+@command(
+    after_dashes="CMD",
+    workspace="Workspace whose container to enter (default: the current directory).",
+)
 def shell(
     c: Context,
     workspace: str | None = None,

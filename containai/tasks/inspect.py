@@ -71,8 +71,10 @@ def status(
 
 
 @command(
+    after_dashes="PATH",
     workspace="Workspace whose volume to compare (default: the current directory).",
     container="Compare the volume of this containai container.",
+    quiet="Print no diff: the exit code says whether anything differs.",
     json="Print the differences as JSON (secrets still never shown).",
 )
 def diff(
@@ -81,6 +83,7 @@ def diff(
     data_volume: str | None = None,
     container: str | None = None,
     config: str | None = None,
+    quiet: bool = False,
     json: bool = False,
 ) -> None:
     """Diff what an import would write (a/) against the volume (b/); exit 1 if they differ.
@@ -94,5 +97,6 @@ def diff(
         container=container,
         workspace=workspace,
         config=config,
+        quiet=quiet,
         json_output=json,
     )

@@ -22,7 +22,7 @@ import inspect
 import tomllib
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -104,7 +104,7 @@ def find(name: str, places: list[Path | ProjectLayer]) -> tuple[Path, str]:
 def load(
     name: str,
     places: list[Path | ProjectLayer],
-    registry: dict[str, StepDef],
+    registry: Mapping[str, StepDef],
     options_type: type[Options] = Options,
 ) -> Workflow:
     path, text = find(name, places)
@@ -126,7 +126,7 @@ def load(
     return Workflow(name, path, str(data.get("description", "")), steps)
 
 
-def _step(where: str, row: Any, registry: dict[str, StepDef], options_type: type) -> Step:
+def _step(where: str, row: Any, registry: Mapping[str, StepDef], options_type: type) -> Step:
     if not isinstance(row, dict):
         raise ConfigError(f"{where} must be a table")
     unknown = set(row) - {"use", "with", "when"}

@@ -63,6 +63,7 @@ class DiffOptions(ImportOptions):
 @dataclass(frozen=True)
 class ExportOptions(Options):
     output: str | None = None
+    force: bool = False  # replace an existing --output file (atomically)
     verify: Path | None = None  # the archive `cai export --verify` checks
     secrets: bool = True
     excludes: bool = True
@@ -204,7 +205,7 @@ class Run(Generic[Opts]):
             if self._unreachable is not None:
                 raise self._unreachable
 
-            return self._adopt(Engine.connect(timeout=self.settings.get_int("engine.timeout")))
+            return self._adopt(Engine.from_settings(self.settings))
         return self._engine
 
     def _adopt(self, engine: Engine) -> Engine:

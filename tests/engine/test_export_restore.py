@@ -275,6 +275,7 @@ def test_the_source_volume_holds_exactly_what_the_test_put_there(
             assert node.mode == spec.mode, spec.name
 
 
+@pytest.mark.core
 def test_export_then_restore_into_a_new_volume_reproduces_every_path(
     docker_client: Any, source_volume: str, restored_copy: str
 ) -> None:
@@ -306,6 +307,7 @@ def test_a_round_trip_keeps_directory_mtimes_too(
     assert wrong == {}
 
 
+@pytest.mark.core
 def test_a_round_trip_keeps_hard_links_as_one_file(docker_client: Any, restored_copy: str) -> None:
     with tarfile.open(fileobj=io.BytesIO(archive_of(docker_client, restored_copy, "/v/b"))) as tar:
         kinds = {m.name: m.type for m in tar.getmembers()}
@@ -459,6 +461,7 @@ def test_the_export_holds_the_tree_with_relative_names_and_a_manifest(
     assert listed[UNICODE_NAME]["size"] == len(UNICODE_DATA)
 
 
+@pytest.mark.core
 def test_export_verify_accepts_a_fresh_export(cai: Any, exported: Path) -> None:
     result = cai("export", "--verify", str(exported))
 
@@ -479,6 +482,7 @@ def test_export_verify_json_reports_no_problems(cai: Any, exported: Path) -> Non
 # -- 2. idempotence and --replace ----------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_restoring_the_same_archive_twice_changes_nothing(
     cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
@@ -527,6 +531,7 @@ def test_a_hard_link_changed_in_the_volume_is_restored(
 
 
 @pytest.mark.usefixtures("shell_image")
+@pytest.mark.core
 def test_a_file_added_to_the_volume_survives_a_restore_and_goes_with_replace(
     cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
@@ -562,6 +567,7 @@ def test_replace_leaves_a_directory_that_held_an_extra_file_as_in_the_archive(
     assert after == restored
 
 
+@pytest.mark.core
 def test_a_restore_puts_back_a_file_changed_in_the_volume(
     cai: Any, docker_client: Any, exported: Path, restored_copy: str
 ) -> None:
@@ -726,7 +732,7 @@ def test_an_interrupted_export_leaves_the_old_file_and_no_partial(
     target = tmp_path / "keep.tgz"
     target.write_bytes(b"the previous backup")
 
-    result = cai("export", "--data-volume", small_volume, "-o", str(target))
+    result = cai("export", "--data-volume", small_volume, "-o", str(target), "--force")
 
     assert result.code == 130
     assert result.out == ""
@@ -1097,6 +1103,7 @@ def test_a_flipped_byte_is_listed_as_corrupt_in_json(
     assert (document["missing"], document["extra"]) == ([], [])
 
 
+@pytest.mark.core
 def test_a_flipped_byte_fails_the_restore_and_leaves_the_volume_alone(
     cai: Any, docker_client: Any, exported: Path, tmp_path: Path, restored_copy: str
 ) -> None:
@@ -1248,7 +1255,7 @@ def test_no_secret_content_appears_in_any_output(
     outputs = []
     archive = tmp_path / "out.tgz"
     for args in (("--verbose",), ("--json",)):
-        result = cai("export", "--data-volume", mixed_volume, "-o", str(archive), *args)
+        result = cai("export", "--data-volume", mixed_volume, "-o", str(archive), "--force", *args)
         assert result.code == 0, result.err
         outputs.append(result.out + result.err)
     target = new_volume("quiet")
@@ -1371,6 +1378,7 @@ def test_a_restore_of_an_unlabelled_volume_export_still_marks_the_volume_managed
     assert volume_labels(docker_client, target)["containai.managed"] == "true"
 
 
+@pytest.mark.core
 def test_the_root_of_a_restored_volume_belongs_to_the_agent(
     docker_client: Any, restored_copy: str
 ) -> None:

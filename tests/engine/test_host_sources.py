@@ -4,7 +4,6 @@ only, a file vanishing or rewritten mid-run is neither lost nor missed.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import os
 import re
@@ -20,21 +19,9 @@ from tests.support.cai import Cai
 from tests.support.crash import TREE
 from tests.support.engine import read_volume
 from tests.support.files import write_files
+from tests.support.privileges import as_an_ordinary_reader
 
 pytestmark = pytest.mark.engine
-
-PR_CAPBSET_DROP = 24
-CAP_DAC_OVERRIDE = 1
-CAP_DAC_READ_SEARCH = 2
-
-
-def without_file_capabilities() -> None:
-    """In the child: root without the capabilities that let it read any file, so that a
-    mode-000 file is as unreadable as it is for any user."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
 def make_socket(path: Path) -> socket.socket:
@@ -74,7 +61,7 @@ def test_bad_host_sources_are_reported_per_path_and_the_rest_is_imported(
     (home / TREE / "locked.md").chmod(0)  # unreadable
     (home / TREE / "private").chmod(0)
     (home / ".bash_aliases").chmod(0)
-    capabilities = without_file_capabilities if os.geteuid() == 0 else None
+    capabilities = as_an_ordinary_reader()
 
     try:
         result = Cai(home, "import", "--data-volume", volume, preexec_fn=capabilities).finish()

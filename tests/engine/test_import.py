@@ -91,6 +91,7 @@ def actions_of(document: dict[str, Any], path: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path", SEED_SECRETS, ids=SEED_SECRETS)
+@pytest.mark.core
 def test_a_seed_secret_is_imported_private_and_owned_by_the_agent(
     path: str, cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
@@ -362,7 +363,7 @@ def test_an_excluded_priv_file_is_reported_as_a_skipped_file_not_a_directory(
     write_files(isolated_env, BASHRC_D)
 
     document = import_json(cai, volume, "--dry-run")
-    text = cai("import", "--data-volume", volume, "--dry-run").out
+    text = cai("import", "--data-volume", volume, "--dry-run", "--verbose").out
 
     for path in PRIVATE:
         item = items(document)[path]
@@ -528,6 +529,7 @@ def test_a_real_run_with_json_prints_the_dry_run_plan_and_its_result(
 # -- incremental -------------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_a_second_import_sends_nothing_and_one_change_sends_one_file(
     cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
@@ -562,6 +564,7 @@ def test_a_second_import_sends_nothing_and_one_change_sends_one_file(
     assert data == b"review, more carefully\n"
 
 
+@pytest.mark.core
 def test_a_file_removed_on_the_host_stays_in_the_volume_unless_mirror_is_on(
     cai: Any, isolated_env: Path, docker_client: Any, new_volume: Any
 ) -> None:
@@ -666,6 +669,7 @@ def conflicted(imported_once: Any, isolated_env: Path, docker_client: Any) -> st
     return str(volume)
 
 
+@pytest.mark.core
 def test_a_file_edited_in_the_container_is_backed_up_when_the_host_copy_wins(
     cai: Any, docker_client: Any, conflicted: str
 ) -> None:
@@ -731,6 +735,7 @@ def test_a_forced_import_does_not_replace_a_volume_file_where_a_directory_must_g
 # -- symlinks ----------------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_symlinks_inside_a_directory_entry_are_kept_or_made_relative(
     cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
@@ -780,6 +785,7 @@ def test_an_entry_that_is_itself_a_symlink_is_followed(
 # -- modes and mtimes --------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_a_hook_script_keeps_its_mode_and_mtime(
     cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
@@ -799,6 +805,7 @@ def test_a_hook_script_keeps_its_mode_and_mtime(
     assert files[".claude/hooks/notes.txt"].mode == 0o640
 
 
+@pytest.mark.core
 def test_a_mode_change_on_the_host_reaches_the_volume(
     cai: Any, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:

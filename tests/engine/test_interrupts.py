@@ -112,7 +112,12 @@ def test_sigint_while_the_helper_is_being_created_leaves_no_helper_behind(
     # Held after the helper's creation (the volume's lock container is created first).
     engine_relay.hold_after(lambda request: b"/containers/create?name=containai-helper" in request)
     run = Cai(
-        home, "import", "--data-volume", volume, env=cai_env(home, DOCKER_HOST=engine_relay.url)
+        home,
+        "import",
+        "--force",  # a full read of the volume (a three-way re-import reads only its records)
+        "--data-volume",
+        volume,
+        env=cai_env(home, DOCKER_HOST=engine_relay.url),
     )
     run.wait_until(
         lambda: engine_relay.held.is_set() and bool(volume_containers(docker_client, volume)),
@@ -156,7 +161,12 @@ def test_sigint_while_the_volume_is_being_read_stops_promptly(
         lambda request: request.startswith(b"GET ") and b"/archive" in request, allow=10 * ONE_MIB
     )
     run = Cai(
-        home, "import", "--data-volume", volume, env=cai_env(home, DOCKER_HOST=engine_relay.url)
+        home,
+        "import",
+        "--force",  # a full read of the volume (a three-way re-import reads only its records)
+        "--data-volume",
+        volume,
+        env=cai_env(home, DOCKER_HOST=engine_relay.url),
     )
     run.wait_until(lambda: engine_relay.passed >= 3 * ONE_MIB, "the volume was never read")
     assert run.running()

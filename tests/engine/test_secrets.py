@@ -91,9 +91,9 @@ def test_secrets_reach_no_output_and_are_private_in_the_volume(
         ("import --verbose", ("import", "--verbose")),
         ("import --json", ("import", "--json")),
         ("import --dry-run --json --verbose", ("import", "--dry-run", "--json", "--verbose")),
-        ("export", ("export", "-o", str(archive))),
-        ("export --json", ("export", "-o", str(archive), "--json")),
-        ("export --verbose", ("export", "-o", str(archive), "--verbose")),
+        ("export", ("export", "-o", str(archive), "--force")),
+        ("export --json", ("export", "-o", str(archive), "--force", "--json")),
+        ("export --verbose", ("export", "-o", str(archive), "--force", "--verbose")),
         ("export --verify", ("export", "--verify", str(archive), "--verbose")),
     ]:
         if args[0] == "export" and "--verify" in args:

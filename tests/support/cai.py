@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,19 @@ def one_line(err: str) -> str:
     assert lines[0].startswith("cai: "), lines[0]
     assert "internal error" not in lines[0], lines[0]
     return lines[0]
+
+
+def no_result(result: Result, *args: str) -> None:
+    """A failed command printed no result: nothing on stdout, or under ``--json`` only the
+    error document, which says what stderr says."""
+    if "--json" not in args:
+        assert result.out == "", result.out
+        return
+    document = json.loads(result.out)
+    assert document == {
+        "version": 1,
+        "error": {"message": one_line(result.err).removeprefix("cai: "), "exit_code": result.code},
+    }, document
 
 
 # -- cai as its own process --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.cai import Result, one_line
+from tests.support.cai import Result, no_result, one_line
 from tests.support.files import trust
 
 NO_ENGINE = "unix:///nonexistent.sock"
@@ -53,13 +53,14 @@ class Untouched:
         assert not (self.home / ".cache" / "containai").exists()  # not even the volume's lock
 
 
-def refused(result: Result, *fragments: str) -> str:
-    """Exit 2, nothing on stdout, and one line on stderr holding every fragment: that line."""
+def refused(result: Result, *fragments: str, args: tuple[str, ...] = ()) -> str:
+    """Exit 2, no result on stdout (``args``: the command line, for --json), and one line on
+    stderr holding every fragment: that line."""
     assert result.code == 2, result.err
     line = one_line(result.err)
     for fragment in fragments:
         assert fragment in line, line
-    assert result.out == ""
+    no_result(result, *args)
     return line
 
 

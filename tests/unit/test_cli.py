@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 import containai
-from containai.cli import optional_positionals
 from tests.support.cai import one_line
 from tests.support.files import trust
 
@@ -43,11 +42,50 @@ def test_running_cai_without_a_command_shows_the_help(cai: Any) -> None:
     assert "import" in result.out
 
 
-def test_the_bash_completion_script_is_printed(cai: Any) -> None:
-    result = cai("--print-completion-script", "bash")
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_the_completion_script_is_printed(cai: Any, shell: str) -> None:
+    result = cai("--print-completion-script", shell)
     assert result.code == 0
-    assert "complete" in result.out
-    assert "cai" in result.out
+    assert "--complete" in result.out
+
+
+def test_a_completion_script_for_an_unknown_shell_is_a_usage_error(cai: Any) -> None:
+    result = cai("--print-completion-script", "tcsh")
+    assert result.code == 2
+    assert "bash" in one_line(result.err)
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted", "unwanted"),
+    [
+        pytest.param("cai", {"import", "export", "ls", "rm"}, {"--dry-run"}, id="commands"),
+        pytest.param("cai import --", {"--dry-run", "--from"}, {"export", "-w"}, id="flags"),
+        pytest.param("cai import", {"--dry-run"}, {"export"}, id="after-the-command"),
+        pytest.param("cai import --dry-run", {"--from"}, {"export"}, id="after-a-flag"),
+        pytest.param("cai export -", {"-o", "--output"}, {"import"}, id="short-flags"),
+    ],
+)
+def test_completion_offers_the_command_s_flags_never_another_command(
+    cai: Any, typed: str, wanted: set[str], unwanted: set[str]
+) -> None:
+    result = cai("--complete", "--", *typed.split())
+
+    offered = set(result.out.split())
+    assert result.code == 0
+    assert wanted <= offered, offered
+    assert not offered & unwanted, offered
+
+
+def test_completion_after_a_flag_that_takes_a_value_leaves_it_to_the_shell(cai: Any) -> None:
+    result = cai("--complete", "--", "cai", "import", "--from")
+    assert result.code == 0
+    assert result.out == ""
+
+
+def test_command_help_shows_its_arguments(cai: Any) -> None:
+    out = cai("shell", "--help").out
+    assert out.startswith("Usage: cai shell [--options] [WORKSPACE] [-- CMD ...]\n")
+    assert "other tasks" not in out
 
 
 # --- errors: one line on stderr, exit codes -------------------------------------------------
@@ -117,45 +155,31 @@ def test_config_of_a_file_as_workspace_exits_2(cai: Any, work: Path) -> None:
     assert "a-file" in one_line(result.err)
 
 
-# --- cai import DIR: the optional positional ------------------------------------------------
-
-# The command line as given and as rewritten for invoke, its words split on spaces.
-REWRITTEN = {
-    "bare": ("import ws", "import --workspace=ws"),
-    "after-a-flag-value": ("import --data-volume v ws", "import --data-volume v --workspace=ws"),
-    "after-an-inline-flag-value": (
-        "import --data-volume=v ws",
-        "import --data-volume=v --workspace=ws",
-    ),
-    "after-a-boolean-flag": ("import --dry-run ws", "import --dry-run --workspace=ws"),
-    "after-a-short-boolean": ("import -v ws", "import -v --workspace=ws"),
-    "after-from": ("import --from dir ws", "import --from dir --workspace=ws"),
-    "followed-by-another-task": ("import ws export", "import --workspace=ws export"),
-    "after-a-core-flag": ("--debug import ws", "--debug import --workspace=ws"),
-    "config-too": ("config ws", "config --workspace=ws"),
-}
-LEFT_ALONE = {
-    "explicit-short-flag": "import -w x",
-    "explicit-long-flag": "import --workspace x",
-    "export-has-no-positional": "export ws",
-    "no-workspace": "import",
-}
+# --- one command per call ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("given", "rewritten"), list(REWRITTEN.values()), ids=list(REWRITTEN))
-def test_optional_positionals_rewrite_the_workspace(given: str, rewritten: str) -> None:
-    assert optional_positionals(given.split()) == rewritten.split()
+@pytest.mark.usefixtures("no_engine")
+def test_a_second_command_is_an_error_and_runs_nothing(cai: Any, work: Path) -> None:
+    result = cai("import", "--dry-run", "export")
+
+    assert result.code == 2
+    line = one_line(result.err)
+    assert "'export'" in line and "one command per call" in line
+    assert result.out == ""
+    assert list(work.iterdir()) == []  # no archive written
 
 
-@pytest.mark.parametrize("given", list(LEFT_ALONE.values()), ids=list(LEFT_ALONE))
-def test_a_command_line_without_a_positional_workspace_is_left_as_it_is(given: str) -> None:
-    assert optional_positionals(given.split()) == given.split()
+@pytest.mark.usefixtures("no_engine")
+def test_a_directory_named_like_a_command_is_a_workspace(cai: Any, work: Path) -> None:
+    (work / "run").mkdir()
+    (work / "run" / "containai.toml").write_text('data_volume = "named-run"\n')
+    trust(work / "run")
 
+    by_word = json.loads(cai("config", "run", "--json").out)
+    by_path = json.loads(cai("config", "./run", "--json").out)
 
-def test_optional_positionals_leave_the_input_list_alone() -> None:
-    args = ["import", "ws"]
-    optional_positionals(args)
-    assert args == ["import", "ws"]
+    assert by_word["workspace"] == by_path["workspace"] == str(work / "run")
+    assert by_word["data_volume"] == "named-run"
 
 
 def test_a_positional_workspace_reaches_the_command(cai: Any, tmp_path: Path) -> None:
@@ -165,3 +189,84 @@ def test_a_positional_workspace_reaches_the_command(cai: Any, tmp_path: Path) ->
     trust(elsewhere)
     document = json.loads(cai("config", str(elsewhere), "--json").out)
     assert document["data_volume"] == "from-elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        pytest.param(["export", "ws"], "export takes no arguments: unexpected 'ws'", id="export"),
+        pytest.param(["import", "a", "b"], "import takes one WORKSPACE", id="second-word"),
+        pytest.param(["import", "--", "x"], "import takes no words after '--'", id="dashes"),
+    ],
+)
+def test_an_extra_word_is_a_usage_error_naming_it(cai: Any, args: list[str], said: str) -> None:
+    result = cai(*args)
+    assert result.code == 2
+    assert said in one_line(result.err)
+
+
+# --- misspellings ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "suggested"),
+    [
+        pytest.param(["import", "--dryrun"], "'--dry-run'", id="task-flag"),
+        pytest.param(["export", "--outptu", "x"], "'--output'", id="value-flag"),
+        pytest.param(["imprt"], "'import'", id="command"),
+        pytest.param(["--verison"], "'--version'", id="core-flag"),
+    ],
+)
+def test_a_misspelled_word_gets_a_suggestion(cai: Any, args: list[str], suggested: str) -> None:
+    result = cai(*args)
+    assert result.code == 2
+    line = one_line(result.err)
+    assert f"did you mean {suggested}?" in line
+    assert "No idea" not in line
+
+
+def test_a_word_like_nothing_known_gets_no_suggestion(cai: Any) -> None:
+    line = one_line(cai("import", "--zzzzzz").err)
+    assert line == "cai: unknown option '--zzzzzz' for import"
+
+
+def test_a_flag_without_its_value_is_named(cai: Any) -> None:
+    assert one_line(cai("import", "--data-volume").err) == "cai: --data-volume needs a value"
+
+
+# --- --json: errors are documents too --------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_engine")
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param(["import", "--json", "--dryrun"], 2, id="parse-error"),
+        pytest.param(["import", "--json", "--container", "c", "--data-volume", "v"], 2, id="rule"),
+        pytest.param(["import", "--json", "--from", "/nonexistent.tgz"], 2, id="bad-input"),
+        pytest.param(["config", "--json", "--config", "/nonexistent.toml"], 2, id="settings"),
+        pytest.param(["import", "--json", "--dry-run"], 1, id="no-engine"),
+    ],
+)
+def test_under_json_an_error_is_also_a_json_object_on_stdout(
+    cai: Any, args: list[str], code: int
+) -> None:
+    result = cai(*args)
+
+    assert result.code == code
+    line = one_line(result.err)
+    document = json.loads(result.out)
+    assert document == {
+        "version": 1,
+        "error": {"message": line.removeprefix("cai: "), "exit_code": code},
+    }
+
+
+def test_without_json_an_error_leaves_stdout_empty(cai: Any) -> None:
+    result = cai("import", "--dryrun")
+    assert result.code == 2
+    assert result.out == ""
+
+
+def test_a_json_document_carries_its_version(cai: Any) -> None:
+    assert json.loads(cai("config", "--json").out)["version"] == 1

@@ -288,7 +288,8 @@ def test_every_command_stops_at_a_bad_project_settings_file(
 
     result = cai(*(part.format(backup=backup) for part in command))
 
-    refused(result, str(path), "'lock.timeout' must be a number of seconds (0 or more), not -5")
+    problem = "'lock.timeout' must be a number of seconds (0 or more), not -5"
+    refused(result, str(path), problem, args=command)
     untouched.check()
 
 
