@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support import engine as engine_support
-from tests.support.cai import Result, run_program
+from tests.support.cai import Result, reap_unfinished, run_program
 from tests.support.engine import volume_containers
 from tests.support.engines import archive_by_tar, engine_name, give_ssh_identity, over_ssh
 
@@ -54,6 +54,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work.mkdir()
     monkeypatch.chdir(work)
     return home
+
+
+@pytest.fixture(autouse=True)
+def no_cai_left_running() -> Iterator[None]:
+    """A test that failed while cai ran in the background leaves no process or pipe behind."""
+    yield
+    reap_unfinished()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -244,7 +244,7 @@ def test_two_interruptions_in_a_row_still_converge_without_false_conflicts(
     home = host_tree.home
     reference = new_volume("twice-ref")
     volume = new_volume("twice")
-    tree_a = host_tree.imported(reference, "A")
+    host_tree.imported(reference, "A")
     host_tree.imported(volume, "A")
     expected = snapshot(mountpoint(docker_client, reference))
     root = mountpoint(docker_client, volume)
@@ -259,17 +259,25 @@ def test_two_interruptions_in_a_row_still_converge_without_false_conflicts(
     new = [p for p, d in tree_b.digests.items() if seen[f"{TREE}/{p}"].sha256 == d]
     assert 0 < len(new) < len(tree_b.digests), f"{len(new)} files new: not cut while linking"
 
-    # 2: importing A again, killed while staging (before it writes a journal of its own). The
-    # staging folder still holds run 1's files: count only those run 2 wrote anew.
+    # 2: importing A again, cut off while staging (before it writes a journal of its own): the
+    # engine goes away a quarter MiB into the staged files (run 2 resends only what run 1
+    # changed). The staging folder still holds run 1's files: count only those run 2 wrote anew.
     staging = root / META / "staging"
     leftover = {entry.name: entry.inode() for entry in os.scandir(staging)}
     host_tree.use("A")
-    second = Cai(home, "import", "--data-volume", volume)
-    while second.running() and fresh_bytes(staging, leftover) < 0.2 * tree_a.total:
-        time.sleep(0.002)
-    assert second.running(), "run 2 finished before it could be killed while staging"
-    second.process.kill()
-    assert second.finish().code == -signal.SIGKILL
+    relay = EngineRelay(engine_relay.upstream)
+    relay.cut_after(b".containai/staging/", 256 * 1024)
+    try:
+        second = Cai(
+            home, "import", "--data-volume", volume, env=cai_env(home, DOCKER_HOST=relay.url)
+        )
+        assert second.finish().code == 1
+    finally:
+        relay.cut()
+    assert fresh_bytes(staging, leftover) > 0, "run 2 was not cut while staging"
+    journal = staging / "journal.json"
+    ours = journal.exists() and journal.stat().st_ino != leftover.get(journal.name)
+    assert not ours, "run 2 was cut after its journal"
 
     # 3: the rerun takes the files of run 1 back without calling them conflicts.
     rerun_converges(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -79,7 +79,12 @@ def cai_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 class Cai:
-    """``python -m containai ARGS`` in the background, its output collected line by line."""
+    """``python -m containai ARGS`` in the background, its output collected line by line.
+
+    A test that fails before ``finish`` leaves it running: ``reap_unfinished`` (after every
+    test) kills it and closes its pipes, so that no other test sees them closed by the GC."""
+
+    unfinished: ClassVar[set[Cai]] = set()
 
     def __init__(
         self,
@@ -107,6 +112,7 @@ class Cai:
         ]
         for reader in self._readers:
             reader.start()
+        Cai.unfinished.add(self)
 
     @staticmethod
     def _read(stream: Any, lines: list[str]) -> None:
@@ -147,10 +153,25 @@ class Cai:
             pytest.fail(f"cai did not finish within {timeout}s; stderr: {''.join(self.err)}")
         for reader in self._readers:
             reader.join(timeout=30)
+        self._close()
+        return Result(self.process.returncode, "".join(self.out), "".join(self.err))
+
+    def _close(self) -> None:
+        Cai.unfinished.discard(self)
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
-        return Result(self.process.returncode, "".join(self.out), "".join(self.err))
+
+
+def reap_unfinished() -> None:
+    """Kill every ``Cai`` a test did not finish, and close its pipes."""
+    for run in list(Cai.unfinished):
+        if run.running():
+            run.process.kill()
+        run.process.wait()
+        for reader in run._readers:
+            reader.join(timeout=10)
+        run._close()
 
 
 def run_cai(home: Path, *args: str, **env: str) -> Result:
