@@ -8,31 +8,43 @@ workflow file can name is listed here and greppable.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 
 from containai.workflow.loader import StepDef
 
 
-class _Registry(Mapping[str, StepDef]):
+class _Registry(MutableMapping[str, StepDef]):
     """Step name -> step; a module is imported when a workflow names one of its steps, so that
-    `cai import` never loads the container steps (nor what they import)."""
+    `cai import` never loads the container steps (nor what they import). A step can be set
+    (tests replace one), which then wins over its place."""
 
     def __init__(self, places: dict[str, str]) -> None:
         self._places = places  # name -> "module:function" below containai.steps
+        self._steps: dict[str, StepDef] = {}  # loaded or set
 
     def __getitem__(self, name: str) -> StepDef:
-        module, _, function = self._places[name].partition(":")
-        found: StepDef = getattr(importlib.import_module(f"containai.steps.{module}"), function)
-        return found
+        if name not in self._steps:
+            module, _, function = self._places[name].partition(":")
+            self._steps[name] = getattr(
+                importlib.import_module(f"containai.steps.{module}"), function
+            )
+        return self._steps[name]
+
+    def __setitem__(self, name: str, step: StepDef) -> None:
+        self._steps[name] = step
+
+    def __delitem__(self, name: str) -> None:
+        self._places.pop(name, None)
+        self._steps.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._places)
+        return iter(self._places | dict.fromkeys(self._steps, ""))
 
     def __len__(self) -> int:
-        return len(self._places)
+        return len(self._places.keys() | self._steps.keys())
 
 
-REGISTRY: Mapping[str, StepDef] = _Registry(
+REGISTRY: MutableMapping[str, StepDef] = _Registry(
     {
         "resolve_volume": "volume:resolve_volume",
         "reset_volume": "volume:reset_volume",

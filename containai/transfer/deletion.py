@@ -5,8 +5,8 @@ is at its path, a directory with everything below it. So to delete paths below a
 one put stream (inside the import's, once its staging tree is fresh):
 
 1. stashes a hard link of every other non-directory below P in the staging tree (the inode,
-   with its content, owner, mode and mtime, survives P; a symlink is copied instead, see
-   ``transfer/headers.py``);
+   with its content, owner, mode and mtime, survives P; a symlink is not stashed but written
+   again from the journal, see ``transfer/headers.py``);
 2. writes the rebuild journal: what P held, its directories' modes, owners and mtimes, and
    which stash name holds each other path (``transfer/rebuilds.py``);
 3. per P: writes its ``started`` marker, replaces P by an empty file (the deletion), recreates
@@ -34,9 +34,9 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from containai.transfer.headers import directory, link_to, plain_file
+from containai.transfer.headers import directory, link_to, plain_file, symlink
 from containai.transfer.plan import DELETE, Plan
-from containai.transfer.rebuilds import Kept, Rebuild, encode
+from containai.transfer.rebuilds import Kept, Rebuild, encode, escapes
 from containai.transfer.tar import bytes_member, member
 from containai.transfer.volume_state import (
     META_DIR,
@@ -95,6 +95,8 @@ def prepare(plan: Plan, state: VolumeState, *, run: str, max_record_bytes: int) 
                     done.failures[path] = "its directory was not read"
             continue
         kept: list[Kept] = []
+        refused = ""
+        stashed = len(done.stash)
         start = bisect.bisect_left(names, f"{parent}/")
         for path in names[start:]:
             if not path.startswith(f"{parent}/"):
@@ -104,10 +106,22 @@ def prepare(plan: Plan, state: VolumeState, *, run: str, max_record_bytes: int) 
             current = state.files[path]
             if current.kind == "dir":
                 kept.append(Kept(path, "", current.mode, current.uid, current.gid, current.mtime))
+            elif current.kind == "symlink":  # written again, never hard-linked (headers.py)
+                if escapes(path, current.linkname):
+                    refused = f"{path} beside it is a symlink out of the volume the engine refuses"
+                    break
+                owner = (current.uid, current.gid)
+                kept.append(Kept(path, "", 0o777, *owner, current.mtime, current.linkname))
             else:
                 stash = f"{run}-keep-{len(done.stash)}"
                 done.stash.append((stash, path))
                 kept.append(Kept(path, stash))
+        if refused:  # the rebuild could not be written: nothing of it is
+            del done.stash[stashed:]
+            for path in gone:
+                if path.startswith(f"{parent}/"):
+                    done.failures[path] = f"cannot delete: {refused}"
+            continue
         marker = f"{run}-rebuild-{number}"
         done.rebuilds.append(
             Rebuild(
@@ -150,6 +164,8 @@ def entries(
             found = files[kept.path]
             if kept.is_dir:
                 yield member(_directory(kept.path, found))
+            elif kept.is_symlink:
+                yield member(symlink(kept.path, kept.linkname, kept.uid, kept.gid, kept.mtime))
             else:
                 yield member(link_to(kept.path, f"{STAGING_DIR}/{kept.stash}", found))
         parent = rebuild.path.rpartition("/")[0]

@@ -8,8 +8,7 @@ Docker and Podman unpack them alike, except where a header says more than Docker
   mode and mtime, which Docker ignores. So a link header always carries its target's own owner,
   mode and mtime: on either engine, linking changes nothing about the file it links to;
 - a hard link to a symlink: Docker links the symlink itself, Podman the file it points to. So a
-  symlink is never hard-linked: it is written again, as a symlink with the same target
-  (``copy_of``), which needs no inode to survive.
+  symlink is never hard-linked: it is written again, as a symlink with the same target.
 """
 
 from __future__ import annotations
@@ -50,10 +49,8 @@ def hard_link(
 
 
 def link_to(name: str, target: str, found: VolumeFile) -> tarfile.TarInfo:
-    """``name`` as a second name of the volume path ``target``, as the volume read found it (any
-    kind but a directory): a hard link, or for a symlink a symlink with the same target."""
-    if found.kind == "symlink":
-        return symlink(name, found.linkname, found.uid, found.gid, found.mtime)
+    """A hard link to a volume path as the volume read found it (a file, or another kind that
+    is neither a directory nor a symlink)."""
     return hard_link(name, target, found.uid, found.gid, mode=found.mode, mtime=found.mtime)
 
 

@@ -3,36 +3,56 @@ short in the middle of rebuilding it can be finished by the next one (``transfer
 writes it, ``transfer.recovery`` finishes what it describes).
 
 It lies in the staging tree, which the agent can write too: it is read as hostile input (every
-name checked, every number an integer), and recovery never takes an owner or a mode from it for
-anything but a directory.
+name checked, every number an integer, every symlink target one the engine accepts), and
+recovery takes an owner from it only for a directory (mode and mtime too, no special bits) or a
+symlink (mtime too): what a file is comes from its stash, never from the journal.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
 from containai.archive.names import name_problem
 
 REBUILD_FORMAT = "containai-rebuild"
+SYMLINK_TAG = "symlink"
+
+
+def escapes(path: str, linkname: str) -> bool:
+    """Whether the symlink ``path -> linkname`` points out of the volume as the engine reads it
+    (from the link's own directory, lexically): Docker refuses to write such a link."""
+    if not linkname or "\0" in linkname:
+        return True
+    if linkname.startswith("/"):
+        return False
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), linkname))
+    return resolved == ".." or resolved.startswith("../")
 
 
 @dataclass(frozen=True, slots=True)  # one per kept path: keep them small
 class Kept:
     """One path below a rebuilt directory: a directory (recreated with its mode, owner and
-    mtime) or anything else (a hard link back from its stash name, which keeps the inode)."""
+    mtime), a symlink (written again: ``linkname``, owner, mtime) or anything else (a hard link
+    back from its stash name, which keeps the inode)."""
 
     path: str
-    stash: str = ""  # the staging name holding it (its basename); "" for a directory
+    stash: str = ""  # the staging name holding it (its basename); "" for a directory, symlink
     mode: int = 0
     uid: int = 0
     gid: int = 0
     mtime: int = 0
+    linkname: str = ""  # a symlink's target
 
     @property
     def is_dir(self) -> bool:
-        return not self.stash
+        return not self.stash and not self.linkname
+
+    @property
+    def is_symlink(self) -> bool:
+        return bool(self.linkname)
 
 
 @dataclass(frozen=True)
@@ -80,15 +100,20 @@ def encode(rebuilds: list[Rebuild]) -> bytes:
                 "started": r.started,
                 "finished": r.finished,
                 # Compact rows: a rebuilt directory may hold many thousand paths.
-                "kept": [
-                    [k.path, k.mode, k.uid, k.gid, k.mtime] if k.is_dir else [k.path, k.stash]
-                    for k in r.kept
-                ],
+                "kept": [_row(k) for k in r.kept],
             }
             for r in rebuilds
         ],
     }
     return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+
+
+def _row(kept: Kept) -> list[Any]:
+    if kept.is_symlink:
+        return [kept.path, SYMLINK_TAG, kept.linkname, kept.uid, kept.gid, kept.mtime]
+    if kept.is_dir:
+        return [kept.path, kept.mode, kept.uid, kept.gid, kept.mtime]
+    return [kept.path, kept.stash]
 
 
 class DamagedJournal(ValueError):
@@ -124,6 +149,13 @@ def _kept(row: Any, parent: str) -> Kept:
         raise DamagedJournal(f"{path!r} is not below {parent!r}")
     if len(row) == 2:
         return Kept(path, _stash(row[1]))
+    if len(row) == 6 and row[1] == SYMLINK_TAG:
+        linkname = row[2]
+        # Written by anyone who can write the staging tree: only a target the engine accepts.
+        if not isinstance(linkname, str) or escapes(path, linkname):
+            raise DamagedJournal(f"{path!r} has no acceptable symlink target")
+        uid, gid, mtime = (_int(value) for value in row[3:])
+        return Kept(path, "", 0o777, uid, gid, mtime, linkname)
     mode, uid, gid, mtime = (_int(value) for value in _list(row[1:], 4))
     return Kept(path, "", mode, uid, gid, mtime)
 

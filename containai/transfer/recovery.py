@@ -81,14 +81,17 @@ def _finish(rebuild: Rebuild, state: VolumeState) -> list[Put]:
         if kept.is_dir:
             put(*_directory(kept.path, kept.mode, kept.uid, kept.gid, kept.mtime))
             continue
+        if kept.is_symlink:  # its target was checked when the journal was read
+            shape = VolumeFile("symlink", 0, kept.mtime, 0o777, kept.uid, kept.gid, kept.linkname)
+            put(Put(kept.path, "", 0o777, kept.uid, kept.gid, kept.mtime, kept.linkname), shape)
+            continue
         source = f"{STAGING_DIR}/{kept.stash}"
         stashed = files.get(source)
-        if stashed is None or stashed.kind == "dir":
+        if stashed is None or stashed.kind in ("dir", "symlink"):
             continue  # not a stash of ours (the agent changed the staging tree)
         # The inode's own owner, mode and mtime (never the journal's): linking changes nothing.
         owner = (stashed.uid, stashed.gid)
-        linkname = stashed.linkname if stashed.kind == "symlink" else ""
-        put(Put(kept.path, source, stashed.mode, *owner, stashed.mtime, linkname), stashed)
+        put(Put(kept.path, source, stashed.mode, *owner, stashed.mtime), stashed)
     return puts
 
 

@@ -219,9 +219,12 @@ def test_an_export_killed_mid_way_leaves_nothing_at_its_target(
         assert run.finish().code == -signal.SIGKILL
         assert not target.exists(), f"a kill at {label} left {target}"
 
-    # An existing archive at the target stays as it was when a new export is killed.
+    # An existing archive at the target stays as it was when a new export (--force, to replace
+    # it) is killed.
     target.write_bytes(b"the previous archive")
-    run = Cai(home, "export", "--data-volume", volume, "-o", str(target))
+    for left in out.glob(".backup.tgz.*"):  # the killed runs' temporary files: not this one's
+        left.unlink()
+    run = Cai(home, "export", "--data-volume", volume, "-o", str(target), "--force")
     while run.running() and partial_size() < 10 * ONE_MIB:
         time.sleep(0.002)
     assert run.running(), "the export finished before 10 MB were written"
@@ -229,7 +232,7 @@ def test_an_export_killed_mid_way_leaves_nothing_at_its_target(
     assert run.finish().code == -signal.SIGKILL
     assert target.read_bytes() == b"the previous archive"
 
-    result = run_cai(home, "export", "--data-volume", volume, "-o", str(target))
+    result = run_cai(home, "export", "--data-volume", volume, "-o", str(target), "--force")
     assert result.code == 0, result.err
     assert run_cai(home, "export", "--verify", str(target)).code == 0
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import posixpath
 import tarfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -199,6 +200,13 @@ class FakeVolume:
         if info.isdir():
             self.nodes[name] = Node("dir", mode, *_owner(info), mtime)
         elif info.issym():
+            # Docker joins the target to the link's directory (an absolute one too) and
+            # refuses a link whose result climbs out of the volume.
+            joined = posixpath.normpath(
+                posixpath.join(posixpath.dirname(name) or ".", info.linkname.lstrip("/"))
+            )
+            if joined == ".." or joined.startswith("../"):
+                raise EngineError(f"writing to the volume failed: invalid symlink {name!r}")
             self.nodes[name] = Node("symlink", 0o777, *_owner(info), mtime, b"", info.linkname)
         elif info.islnk():
             target = self.nodes.get(info.linkname.removeprefix("./").strip("/"))

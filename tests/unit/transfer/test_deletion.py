@@ -87,6 +87,45 @@ def test_a_deleted_file_goes_and_everything_beside_it_stays_as_it_was() -> None:
     assert volume.nodes[STAGING_DIR].kind == "file"
 
 
+def test_a_deep_relative_symlink_beside_a_deleted_file_is_kept_as_it_was() -> None:
+    # From its own directory it stays in the volume; from the staging tree, two levels below
+    # the root, the same target would climb out of it (an engine refuses such a link).
+    volume = FakeVolume(clock=lambda: NOW)
+    skills(volume)
+    top = f"{REVIEW}/notes/top"
+    volume.add_symlink(top, "../../../../top.md", uid=1000, gid=1000, mtime=T + 11)
+    helper = FakeHelper(volume)
+
+    outcome, _ = delete(helper, f"{REVIEW}/gone.md")
+
+    assert outcome.failures == {}
+    found = volume.nodes[top]
+    assert (found.kind, found.linkname, found.uid, found.mtime) == (
+        "symlink",
+        "../../../../top.md",
+        1000,
+        T + 11,
+    )
+
+
+def test_a_symlink_out_of_the_volume_beside_a_deleted_file_fails_that_deletion_only() -> None:
+    # The agent's link could not be written back (the engine refuses it): nothing is replaced.
+    volume = FakeVolume(clock=lambda: NOW)
+    skills(volume)
+    volume.add_symlink(f"{REVIEW}/out", "../../../../etc/passwd")
+    volume.add_dir(".other", mtime=T)
+    volume.add_file(".other/gone.md", b"gone\n")
+    before = described(volume, REVIEW)
+    helper = FakeHelper(volume)
+
+    outcome, _ = delete(helper, f"{REVIEW}/gone.md", ".other/gone.md")
+
+    assert list(outcome.failures) == [f"{REVIEW}/gone.md"]
+    assert "symlink out of the volume" in outcome.failures[f"{REVIEW}/gone.md"]
+    assert described(volume, REVIEW) == before
+    assert ".other/gone.md" not in volume.nodes
+
+
 def test_deleting_a_directory_removes_everything_below_it() -> None:
     volume = FakeVolume(clock=lambda: NOW)
     skills(volume)
@@ -240,5 +279,5 @@ def test_every_hard_link_carries_its_targets_owner_mode_and_mtime() -> None:
             target = will_be.get(entry.linkname) or meta(volume.nodes[entry.linkname])
             assert (entry.uid, entry.gid, entry.mode, entry.mtime) == target, entry.name
             will_be[entry.name] = target
-    # 4 kept files, there and back, and the state record; the kept symlink, there and back.
-    assert (links, symlinks) == (2 * 4 + 1, 2)
+    # 4 kept files, there and back, and the state record; the kept symlink, written again.
+    assert (links, symlinks) == (2 * 4 + 1, 1)

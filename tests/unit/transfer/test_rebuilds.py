@@ -38,6 +38,15 @@ def test_a_journal_reads_back_as_written() -> None:
     assert decode(encode([GOOD])) == [GOOD]
 
 
+def test_a_kept_symlink_reads_back_with_its_target() -> None:
+    kept = (
+        Kept("a/b/l", "", 0o777, 1000, 1000, 9, "../x"),
+        Kept("a/b/m", "", 0o777, 0, 0, 9, "/abs"),
+    )
+    rebuild = Rebuild("a/b", 0o700, 0, 0, 1, "r-started", "r-finished", kept)
+    assert decode(encode([rebuild])) == [rebuild]
+
+
 def forged(**changes: Any) -> bytes:
     body = json.loads(encode([GOOD]))
     body["rebuilds"][0].update(changes)
@@ -61,6 +70,9 @@ def forged(**changes: Any) -> bytes:
         forged(kept=[["a/b/d", "0700", 0, 0, 0]]),
         forged(meta=[1, 2, 3]),
         forged(started=".."),
+        forged(kept=[["a/b/l", "symlink", "../../../etc", 0, 0, 0]]),  # out of the volume
+        forged(kept=[["a/b/l", "symlink", "", 0, 0, 0]]),
+        forged(kept=[["a/b/l", "symlink", 7, 0, 0, 0]]),
     ],
 )
 def test_anything_else_is_a_damaged_journal(data: bytes) -> None:
