@@ -33,11 +33,23 @@ from tests.support.engine import (
     volume_checksum,
     volume_root,
 )
+from tests.support.engines import engine_name
 from tests.support.files import SEED_SECRETS, write_files
 
 pytestmark = pytest.mark.engine
 
 ABSENT_IMAGE = "containai-test/absent:never"
+# What Docker does with a deletion's entries; Podman differs (transfer/headers.py).
+docker_behaviour = pytest.mark.skipif(
+    engine_name() == "podman", reason="Docker's behaviour; Podman's is in transfer/headers.py"
+)
+# Known on Podman (README, "Where it runs"): its downloads report no owners, so the files a
+# deletion puts back take the agent's, and the directories it rebuilds are dated now.
+podman_dates_and_owners = pytest.mark.xfail(
+    engine_name() == "podman",
+    reason="Podman: rebuilt directories dated now, kept files owned by the agent",
+    strict=True,
+)
 BASE = 1_600_000_000
 
 
@@ -78,6 +90,7 @@ def tar(*members: tuple[tarfile.TarInfo, bytes]) -> bytes:
 # -- what Docker does with the entries the deletion stream relies on -----------------------------
 
 
+@docker_behaviour
 def test_docker_ignores_a_root_entry_and_a_hard_links_mode_and_mtime(
     docker_client: Any, volume: str
 ) -> None:
@@ -100,6 +113,7 @@ def test_docker_ignores_a_root_entry_and_a_hard_links_mode_and_mtime(
     assert (kept.mode, kept.mtime) == (0o640, BASE)  # what the link header said is ignored
 
 
+@docker_behaviour
 def test_a_file_over_a_directory_removes_its_tree_and_a_stashed_inode_survives(
     docker_client: Any, volume: str
 ) -> None:
@@ -134,6 +148,7 @@ def test_a_file_over_a_directory_removes_its_tree_and_a_stashed_inode_survives(
 # -- mirror and --replace without a registry ---------------------------------------------------
 
 
+@podman_dates_and_owners
 @pytest.mark.usefixtures("no_shell_image")
 def test_mirror_deletes_without_a_registry_and_starts_no_container(
     cai: Any, isolated_env: Path, docker_client: Any, volume: str
@@ -172,6 +187,7 @@ def test_mirror_deletes_without_a_registry_and_starts_no_container(
     assert started(docker_client, volume, since) == []
 
 
+@podman_dates_and_owners
 @pytest.mark.usefixtures("no_shell_image")
 def test_replace_deletes_below_the_root_without_a_registry_and_starts_no_container(
     cai: Any, docker_client: Any, volume: str, tmp_path: Path
@@ -269,6 +285,7 @@ def test_replace_with_a_no_secrets_archive_keeps_the_targets_secrets(
 # -- a deletion cut short on the real engine ---------------------------------------------------
 
 
+@podman_dates_and_owners
 def test_a_deletion_cut_after_the_directory_went_is_finished_by_the_next_run(
     cai: Any, docker_client: Any, volume: str, tmp_path: Path
 ) -> None:
