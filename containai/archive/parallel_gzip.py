@@ -36,7 +36,7 @@ def deflate_block(data: bytes, primer: bytes, level: int, *, last: bool) -> byte
 class ParallelGzipWriter:
     """A write-only binary file: what is written to it reaches ``out`` gzip-compressed.
 
-    Blocks are compressed concurrently and written in order; at most ``2 × workers`` blocks
+    Blocks are compressed concurrently and written in order; at most ``workers + 1`` blocks
     are in flight, so memory stays bounded whatever the input size. ``close`` (or the context
     manager) flushes the last block; it does not close ``out``.
     """
@@ -73,7 +73,7 @@ class ParallelGzipWriter:
         future = self._pool.submit(deflate_block, chunk, self._primer, self._level, last=last)
         self._pending.append(future)
         self._primer = chunk[-_WINDOW:]
-        while len(self._pending) > 2 * self._workers:
+        while len(self._pending) > self._workers:
             self._out.write(self._pending.popleft().result())
 
     def close(self) -> None:
