@@ -45,10 +45,9 @@ def arrange(args: list[str], tasks: Mapping[str, CaiTask], *, dashed_words: bool
             expects_value = False
         elif arg.startswith("-") and arg != "-":
             result.append(arg)
-            argument = _argument(current, arg)
-            unknown_flag = unknown_flag or argument is None
-            expects_value = bool(argument and argument.takes_value and "=" not in arg)
-            filled = filled or _names_positional(current, arg)
+            named, expects_value = _flag(current, arg)
+            unknown_flag = unknown_flag or named is None
+            filled = filled or current.optional_positional in (named or ())
         elif current.optional_positional and not filled:
             if arg in tasks and not Path(arg).is_dir():
                 raise UsageError(
@@ -57,7 +56,7 @@ def arrange(args: list[str], tasks: Mapping[str, CaiTask], *, dashed_words: bool
                 )
             result.append(f"--{current.optional_positional.replace('_', '-')}={arg}")
             filled = True
-        elif unknown_flag:
+        elif unknown_flag and arg not in tasks:  # maybe that flag's value; never a command
             result.append(arg)
         else:
             raise UsageError(_extra_word(name, current, arg, tasks))
@@ -75,13 +74,27 @@ def _extra_word(name: str, task: CaiTask, arg: str, tasks: Mapping[str, CaiTask]
     return f"{name} takes no arguments: unexpected '{arg}'{hint}"
 
 
-def _names_positional(task: CaiTask, flag: str) -> bool:
-    if not task.optional_positional:
-        return False
-    name = flag.split("=", 1)[0]
-    long = f"--{task.optional_positional.replace('_', '-')}"
-    short = task.short.get(task.optional_positional)
-    return name == long or (short is not None and flag.startswith(f"-{short}"))
+def _flag(task: CaiTask, word: str) -> tuple[list[str] | None, bool]:
+    """The arguments of ``task`` that ``word`` names (None: not only its flags), and whether
+    the next word is a value.
+
+    As invoke reads them: ``--name``, ``--name=value``, ``-n``, ``-nVALUE`` (a short flag that
+    takes a value takes the rest of the word) and ``-abc`` (short flags together).
+    """
+    if word.startswith("--") or len(word) == 2:
+        argument = _argument(task, word)
+        if argument is None:
+            return None, False
+        return [argument.name], bool(argument.takes_value and "=" not in word)
+    named: list[str] = []
+    for at, letter in enumerate(word[1:], start=2):
+        argument = _argument(task, f"-{letter}")
+        if argument is None:
+            return None, False
+        named.append(argument.name)
+        if argument.takes_value:  # its value is the rest of the word, else the next word
+            return named, at == len(word)
+    return named, False
 
 
 def _argument(task: CaiTask, flag: str) -> Argument | None:

@@ -27,16 +27,32 @@ def endpoint_settings() -> dict[str, Any]:
     return _context() or dict(docker.utils.kwargs_from_env())
 
 
+class _NoContextStore(Exception):
+    """No Docker config file: nowhere (absolute) to look a context up."""
+
+
 def _context() -> dict[str, Any]:
     """base_url (and tls) of the Docker CLI's current context, unless it is "default"."""
     try:
         from docker.context import ContextAPI
         from docker.context.config import get_current_context_name
+        from docker.utils.config import find_config_file
 
         name = os.environ.get("DOCKER_CONTEXT") or get_current_context_name()
         if not name or name == "default":
             return {}
+        config = find_config_file()
+        if config is None or not os.path.isabs(config):
+            # Without a config file the SDK looks for contexts relative to the current
+            # directory: a cloned repository would choose the engine. The CLI's store is
+            # beside its config file, so with none there is no context to find.
+            raise _NoContextStore
         context = ContextAPI.get_context(name)
+    except _NoContextStore:
+        raise EngineError(
+            f"Docker context {name!r} does not exist: no Docker config file "
+            "(~/.docker/config.json or $DOCKER_CONFIG/config.json) to find it beside"
+        ) from None
     except Exception:  # an unreadable ~/.docker: as if it had no context
         return {}
     if context is None:  # never the local engine in its place: that is not what was asked

@@ -33,6 +33,8 @@ REWRITTEN = {
     "after-a-core-flag": ("--debug import ws", "--debug import --workspace=ws"),
     "config-too": ("config ws", "config --workspace=ws"),
     "rm-too": ("rm ws --volume v", "rm --workspace=ws --volume v"),
+    "after-bundled-booleans": ("import -qv ws", "import -qv --workspace=ws"),
+    "after-an-attached-value": ("import -vxname ws", "import -vxname --workspace=ws"),
 }
 LEFT_ALONE = {
     "explicit-short-flag": "import -w x",
@@ -68,6 +70,11 @@ def test_the_input_list_is_left_alone() -> None:
         pytest.param("import ws other", "import takes one WORKSPACE: unexpected 'other'", id="two"),
         pytest.param("export ws", "export takes no arguments: unexpected 'ws'", id="none-taken"),
         pytest.param("ls x", "ls takes no arguments: unexpected 'x'", id="ls"),
+        # A short flag with its value in the same word is one word, as invoke reads it.
+        pytest.param("config -wdir rm", "unexpected 'rm' after 'config'", id="attached-value"),
+        pytest.param("import -qvwdir ls", "unexpected 'ls' after 'import'", id="bundled"),
+        pytest.param("config --bogus rm", "'rm' is not a directory", id="after-unknown-flag"),
+        pytest.param("export --bogus rm", "unexpected 'rm' after 'export'", id="never-a-command"),
     ],
 )
 def test_a_word_that_is_not_an_argument_is_a_usage_error(given: str, said: str) -> None:

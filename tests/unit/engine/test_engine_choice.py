@@ -100,6 +100,21 @@ def test_a_context_that_does_not_exist_is_an_error_not_the_local_engine(
         endpoint()
 
 
+def test_a_context_in_the_current_directory_is_never_looked_up(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With no ~/.docker/config.json the SDK would read ./contexts/...: a cloned repository's.
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    repository = isolated_env.parent / "repository"
+    write_context(repository, "remote", "tcp://attacker.invalid:2375", current=False)
+    (repository / ".docker").rename(repository / "planted")
+    (repository / "planted/contexts").rename(repository / "contexts")
+    monkeypatch.chdir(repository)
+    monkeypatch.setenv("DOCKER_CONTEXT", "remote")
+    with pytest.raises(EngineError, match="Docker context 'remote' does not exist: no Docker"):
+        endpoint()
+
+
 def test_no_context_and_no_docker_host_is_the_local_socket(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
