@@ -85,13 +85,13 @@ def _flag(task: CaiTask, word: str) -> tuple[list[str] | None, bool]:
         argument = _argument(task, word)
         if argument is None:
             return None, False
-        return [argument.name], bool(argument.takes_value and "=" not in word)
+        return [str(argument.name)], bool(argument.takes_value and "=" not in word)
     named: list[str] = []
     for at, letter in enumerate(word[1:], start=2):
         argument = _argument(task, f"-{letter}")
         if argument is None:
             return None, False
-        named.append(argument.name)
+        named.append(str(argument.name))
         if argument.takes_value:  # its value is the rest of the word, else the next word
             return named, at == len(word)
     return named, False
