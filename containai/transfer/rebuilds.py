@@ -26,9 +26,9 @@ def escapes(path: str, linkname: str) -> bool:
     (from the link's own directory, lexically): Docker refuses to write such a link."""
     if not linkname or "\0" in linkname:
         return True
-    if linkname.startswith("/"):
-        return False
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), linkname))
+    # Docker joins even an absolute target to the link's directory ("/../../x" climbs out).
+    base = posixpath.dirname(path) or "."
+    resolved = posixpath.normpath(posixpath.join(base, linkname.lstrip("/")))
     return resolved == ".." or resolved.startswith("../")
 
 
@@ -127,7 +127,7 @@ def decode(data: bytes) -> list[Rebuild]:
         if not isinstance(body, dict) or body.get("format") != REBUILD_FORMAT:
             raise DamagedJournal("not a rebuild journal")
         return [_rebuild(item) for item in _list(body.get("rebuilds"))]
-    except (ValueError, TypeError, KeyError, RecursionError) as error:
+    except (ValueError, TypeError, LookupError, ArithmeticError, RecursionError) as error:
         raise DamagedJournal(str(error) or type(error).__name__) from None
 
 
@@ -167,8 +167,9 @@ def _list(value: Any, length: int | None = None) -> list[Any]:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DamagedJournal("a non-negative integer was expected")
+    # Below 8**11: what a plain tar header holds (ids, modes, whole-second mtimes).
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 8**11:
+        raise DamagedJournal("an integer of a tar header was expected")
     return value
 
 

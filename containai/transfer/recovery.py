@@ -34,9 +34,16 @@ def settle(state: VolumeState) -> None:
 
 
 def pending(state: VolumeState) -> bool:
-    """Whether a run must write to finish what an interrupted run left."""
+    """Whether a run must write to finish what an interrupted run left: entries to put back,
+    or a rebuild that started and has no ``finished`` marker (even with nothing to put back,
+    its staging tree must go, or an export keeps refusing the volume)."""
     settle(state)
-    return bool(state.recovery)
+    files = state.files
+    unfinished = any(
+        f"{STAGING_DIR}/{r.started}" in files and f"{STAGING_DIR}/{r.finished}" not in files
+        for r in state.rebuilds
+    )
+    return bool(state.recovery) or unfinished
 
 
 def entries(state: VolumeState) -> Iterator[bytes]:

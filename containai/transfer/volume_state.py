@@ -240,7 +240,7 @@ def parse_records(data: bytes) -> tuple[dict[str, Record], dict[str, Shape]]:
             for path, item in parsed.get("shapes", {}).items()
         }
         return records, shapes
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+    except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError, RecursionError):
         return {}, {}
 
 

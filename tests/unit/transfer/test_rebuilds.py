@@ -73,6 +73,9 @@ def forged(**changes: Any) -> bytes:
         forged(kept=[["a/b/l", "symlink", "../../../etc", 0, 0, 0]]),  # out of the volume
         forged(kept=[["a/b/l", "symlink", "", 0, 0, 0]]),
         forged(kept=[["a/b/l", "symlink", 7, 0, 0, 0]]),
+        forged(kept=[["a/b/l", "symlink", "/../../../x", 0, 0, 0]]),  # absolute, still out
+        forged(kept=[[]]),
+        forged(meta=[0o700, 0, 0, 8**11]),  # more than a tar header holds
     ],
 )
 def test_anything_else_is_a_damaged_journal(data: bytes) -> None:
@@ -158,3 +161,10 @@ def test_a_deletion_that_failed_stays_in_the_record() -> None:
     records, _ = new_records(plan, state, {}, {}, {"a/y": "could not"})
 
     assert records == {"a/y": record}  # it is deleted the next time
+
+
+def test_a_state_record_with_numbers_out_of_range_reads_as_no_record() -> None:
+    from containai.transfer.volume_state import parse_records
+
+    document = b'{"format": "containai-state", "version": 1, "files": {"a": {"size": Infinity}}}'
+    assert parse_records(document) == ({}, {})

@@ -149,8 +149,10 @@ def test_a_directory_the_agent_replaced_by_its_own_file_since_the_cut_is_not_reb
 
     state = read(helper)
 
-    assert state.recovery == []
-    assert not recovery.pending(state)
+    assert state.recovery == []  # nothing is put back; the next run only clears the staging tree
+    next_run(helper)
+    assert volume.content(P) == b"the agent's file\n"
+    assert not recovery.pending(read(helper))
 
 
 def test_nothing_is_put_back_once_the_rebuild_finished() -> None:
@@ -195,3 +197,20 @@ def test_a_link_put_back_takes_the_owner_mode_and_mtime_of_the_stashed_inode() -
     assert put == Put(f"{P}/root.md", put.source, stash.mode, stash.uid, stash.gid, stash.mtime)
     assert (put.uid, put.mode) == (0, 0o600)
     assert put.source.startswith(f"{STAGING_DIR}/one-keep-")
+
+
+def test_a_cut_just_before_the_finished_marker_is_cleared_by_the_next_run() -> None:
+    # Nothing is left to put back, yet the staging tree (journal, stash) must go: an export
+    # refuses a volume while a rebuild has started and not finished.
+    volume = FakeVolume(clock=lambda: NOW)
+    skills(volume)
+    chunks = chunks_of_a_deletion(volume)
+    finished = next(n for n, c in enumerate(chunks) if b"-finished" in c[:100])
+    FakeHelper(volume).put(chunks[:finished])
+    state = read(FakeHelper(volume))
+    assert state.recovery == [] and recovery.pending(state)
+
+    next_run(FakeHelper(volume))
+
+    assert volume.nodes[STAGING_DIR].kind == "file"
+    assert not recovery.pending(read(FakeHelper(volume)))
