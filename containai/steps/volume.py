@@ -219,6 +219,8 @@ def delete_planned(run: Run[Options], outcome: Outcome) -> None:
         if code != 0:
             for path in batch:
                 outcome.failures[path] = f"could not delete: {' '.join(output.split())[:200]}"
+            continue
+        recovery.forget_below(run.state, batch)  # an interrupted rebuild must not bring them back
 
 
 def local_shell_image(run: Run[Options]) -> str:

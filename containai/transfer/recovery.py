@@ -46,6 +46,21 @@ def pending(state: VolumeState) -> bool:
     return bool(state.recovery) or unfinished
 
 
+def forget_below(state: VolumeState, deleted: list[str]) -> None:
+    """Put nothing back at or below ``deleted``, names a program just deleted from the volume
+    root (the rebuild's directory went with them)."""
+    if not state.rebuilds:
+        return
+    settle(state)
+    prefixes = tuple(f"{name}/" for name in deleted)
+    gone = set(deleted)
+    state.recovery = [
+        put
+        for put in state.recovery or ()
+        if put.path not in gone and not put.path.startswith(prefixes)
+    ]
+
+
 def entries(state: VolumeState) -> Iterator[bytes]:
     """The stream entries that finish the rebuilds: they must come before the staging tree,
     which holds the stash, is cleared."""

@@ -214,3 +214,18 @@ def test_a_cut_just_before_the_finished_marker_is_cleared_by_the_next_run() -> N
 
     assert volume.nodes[STAGING_DIR].kind == "file"
     assert not recovery.pending(read(FakeHelper(volume)))
+
+
+def test_nothing_is_put_back_below_a_root_name_the_run_deleted() -> None:
+    # A restore --replace deletes the root directory .claude with a program, before its stream:
+    # the interrupted rebuild below it must not recreate .claude/skills/review/... afterwards.
+    volume = FakeVolume(clock=lambda: NOW)
+    skills(volume)
+    chunks = chunks_of_a_deletion(volume)
+    FakeHelper(volume).put(chunks[: cut_after(chunks, P) + 2])
+    state = read(FakeHelper(volume))
+    assert state.recovery
+
+    recovery.forget_below(state, [".claude"])
+
+    assert state.recovery == []
