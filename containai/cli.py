@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import re
 import sys
 from typing import Any
 
@@ -18,6 +19,16 @@ from containai.ui import error_document, json_documents
 
 # invoke's core flags that mean something to cai (the others run shell commands: --pty, ...).
 _ADVERTISED = ("--debug", "--help", "--version", "--print-completion-script", "--list")
+# The core arguments cai accepts: those, and --complete (what the completion script runs).
+_CORE_NAMES = {
+    "debug",
+    "help",
+    "version",
+    "print-completion-script",
+    "print_completion_script",
+    "list",
+    "complete",
+}
 
 
 class Cai(Program):
@@ -50,6 +61,7 @@ class Cai(Program):
         try:
             self.create_config()
             self.parse_core(argv)
+            self._refuse_core_flags()
             self.parse_collection()
             self.parse_tasks()
             self.parse_cleanup()
@@ -61,6 +73,18 @@ class Cai(Program):
             raise UsageError(message) from None
         self.update_config()
         self.execute()
+
+    def _refuse_core_flags(self) -> None:
+        """invoke's own core flags that are not cai's (-f FILE would even run a Python file,
+        --list-format=bogus crashes) are usage errors, as any unknown option is."""
+        for argument in self.core[0].args.values():
+            if not argument.got_value or argument.name in _CORE_NAMES:
+                continue
+            spelled = "/".join(f"-{n}" if len(n) == 1 else f"--{n}" for n in argument.names)
+            raise UsageError(f"'{spelled}' is not an option of cai (before a command)")
+        listed = self.args.list.value
+        if listed not in (None, True, ""):  # invoke lists a sub-collection; cai has none
+            raise UsageError(f"--list takes no value (got '{listed}')")
 
     def _report(self, stop: Exit) -> None:
         if stop.message:
@@ -143,7 +167,9 @@ class Cai(Program):
 
 
 def _advertised(flags: str) -> bool:
-    return any(name in flags for name in _ADVERTISED)
+    # A help row such as "-l [STRING], --list[=STRING]": its flags' own names.
+    names = {re.split(r"[=\[ ]", flag.strip(), maxsplit=1)[0] for flag in flags.split(",")}
+    return bool(names & set(_ADVERTISED))
 
 
 def _core_flags(program: Program) -> list[str]:

@@ -82,6 +82,13 @@ def exit_codes(*, debug: bool = False) -> Iterator[None]:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise Exit(code=1) from None
     except Exception as error:
+        if isinstance(error, RuntimeError) and str(error).startswith("Could not determine home"):
+            # pathlib's expanduser() for a "~name/..." path whose user does not exist, wherever
+            # a path was given (workspace, --from, -o, --config): bad input, not a bug.
+            raise Exit(
+                "cai: a path starting with '~name' names a user this machine does not have",
+                code=UsageError.exit_code,
+            ) from None
         if debug:
             raise
         raise Exit(

@@ -102,12 +102,21 @@ def managed_volumes(
                 workspace=workspace,
                 created=volume.created,
                 current=None if now is None else now == volume.name,
-                workspace_exists=bool(workspace) and Path(workspace).is_dir(),
+                workspace_exists=bool(workspace) and _is_dir(Path(workspace)),
                 containers=tuple(c.name for c in containers if c.volume == volume.name),
                 size=measured.get(volume.name) if sizes else None,
             )
         )
     return sorted(result, key=lambda v: (v.workspace, not v.current, v.created, v.name))
+
+
+def _is_dir(path: Path) -> bool:
+    """A label can name anyone's directory: one this user may not look into counts as absent
+    (Path.is_dir raises PermissionError for it)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _workspaces(volumes: list[ListedVolume]) -> set[str]:
@@ -120,12 +129,12 @@ def _current_volume(workspace: str) -> str | None:
     from containai import project, settings
 
     path = Path(workspace)
-    if not path.is_absolute() or not path.is_dir():
+    if not path.is_absolute() or not _is_dir(path):
         return None
     try:
         loaded = settings.load(path, project=project.load(path))
         return workspaces.resolve_name(None, loaded.get_str("data_volume"), path)
-    except ContainAIError:
+    except (ContainAIError, OSError):  # someone else's workspace: not ours to read
         return None
 
 
@@ -180,10 +189,13 @@ def _note(volume: ManagedVolume) -> str:
 
 
 def ls(*, sizes: bool, json_output: bool) -> None:
+    from containai import project, settings
     from containai.engine import Engine
 
     ui = UI(json_output=json_output)
-    engine = Engine.connect()
+    # The engine settings (engine.timeout, engine.ssh_client) as every other command reads them.
+    loaded = settings.load(Path.cwd(), project=project.load(Path.cwd()))
+    engine = Engine.from_settings(loaded)
     try:
         containers = agent_containers(engine)
         show(ui, managed_volumes(engine, containers, sizes=sizes), containers)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from containai import labels, workspaces
 from containai.errors import ContainAIError, NotFoundError, UsageError
 from containai.inventory import MANAGED
+from containai.printable import printable
 from containai.ui import UI
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ def rm(*, workspace: str | None, volume: str | None, yes: bool, json_output: boo
                 raise NotFoundError(f"no containai container for workspace {path}")
         if volume is not None:
             _check_volume(engine, volume)
+            # Before anything is removed: a volume another running container uses stays, and
+            # so does everything else this call would have removed.
+            ours = {c.id for c in containers}
+            for user in engine.containers_mounting(volume):
+                if user.state == "running" and user.id not in ours:
+                    raise ContainAIError(_in_use(volume, user.name))
         what = [f"container {c.name} ({c.state})" for c in containers]
         what += [f"volume {volume} and all it holds"] if volume else []
         confirm(ui, what, yes)
@@ -87,7 +94,7 @@ def _check_volume(engine: Engine, name: str) -> None:
 def confirm(ui: UI, what: list[str], yes: bool) -> None:
     """Go on only with ``yes`` or a "y" typed on a terminal; without a terminal to ask, a usage
     error naming what would have been removed."""
-    listed = "; ".join(what)
+    listed = printable("; ".join(what))  # names from the engine: anyone's labels
     if yes:
         return
     if not (sys.stdin.isatty() and ui.err.isatty()):
@@ -115,10 +122,7 @@ def _remove_volume(engine: Engine, name: str, loaded: Settings, ui: UI) -> None:
         users = engine.containers_mounting(name)
         running = [c for c in users if c.state == "running"]
         if running:
-            raise ContainAIError(
-                f"volume {name} is used by the running container {running[0].name}: not "
-                f"removed (stop it first: cai stop --container {shlex.quote(running[0].name)})"
-            )
+            raise ContainAIError(_in_use(name, running[0].name))
         helpers = [c for c in users if c.labels.get(labels.ROLE) == labels.HELPER]
         if helpers:
             raise ContainAIError(
@@ -131,3 +135,10 @@ def _remove_volume(engine: Engine, name: str, loaded: Settings, ui: UI) -> None:
                 "first; 'cai rm WORKSPACE --volume NAME' removes both)"
             )
         engine.remove_volume(name)
+
+
+def _in_use(volume: str, container: str) -> str:
+    return (
+        f"volume {volume} is used by the running container {container}: not removed "
+        f"(stop it first: cai stop --container {shlex.quote(container)})"
+    )

@@ -68,6 +68,9 @@ def choose(
     _check_directory(path.parent)
     if os.path.lexists(path) and not force:
         raise UsageError(f"{path} exists (use --force to replace it)")
+    if force and os.path.lexists(path) and not path.is_file():
+        # --force replaces an archive, not a device, a directory or what a symlink leads to.
+        raise UsageError(f"{path} is not a regular file: --force only replaces one")
     return Destination(path, force=force)
 
 

@@ -131,6 +131,29 @@ def test_rm_refuses_a_volume_a_running_container_uses(
     assert volume_exists(docker_client, volume)
 
 
+@pytest.mark.usefixtures("agent_run_env")
+def test_rm_of_a_workspace_and_a_volume_in_use_elsewhere_removes_nothing(
+    cai: Any,
+    docker_client: Any,
+    isolated_env: Path,
+    workspace: Path,
+    new_volume: Any,
+    plain_container: Any,
+) -> None:
+    imported(cai, isolated_env, workspace)
+    started = cai("run", str(workspace))
+    assert started.code == 0, started.err
+    other = new_volume("other")
+    assert cai("import", "--data-volume", other).code == 0
+    user = plain_container(volumes={other: {"bind": "/data", "mode": "rw"}})
+
+    result = cai("rm", str(workspace), "--volume", other, "--yes")
+
+    assert result.code == 1 and user.name in one_line(result.err)
+    assert docker_client.containers.list(all=True, filters={"name": started.out.strip()})
+    assert volume_exists(docker_client, other)
+
+
 def test_rm_refuses_a_volume_containai_does_not_manage(
     cai: Any, docker_client: Any, volume: str
 ) -> None:

@@ -34,6 +34,7 @@ def test_help_does_not_advertise_invoke_shell_flags(cai: Any) -> None:
     out = cai("--help").out
     assert "--pty" not in out
     assert "--echo" not in out
+    assert "--list-format" not in out and "--list-depth" not in out
 
 
 def test_running_cai_without_a_command_shows_the_help(cai: Any) -> None:
@@ -134,6 +135,12 @@ def test_a_missing_config_file_exits_2(cai: Any, tmp_path: Path) -> None:
         pytest.param(["--bogus"], id="unknown-core-flag"),
         pytest.param(["nosuchcommand"], id="unknown-command"),
         pytest.param(["import", "--data-volume"], id="flag-without-value"),
+        # invoke's own core flags that are not cai's: -f would run a Python file.
+        pytest.param(["-f", "tasks.py", "ls"], id="invoke-config-file"),
+        pytest.param(["--list-format=bogus"], id="invoke-list-format"),
+        pytest.param(["-D", "1", "ls"], id="invoke-list-depth"),
+        pytest.param(["--echo", "ls"], id="invoke-echo"),
+        pytest.param(["-l", "nosuch"], id="list-with-a-value"),
     ],
 )
 def test_a_usage_error_exits_2_with_one_line(cai: Any, args: list[str]) -> None:

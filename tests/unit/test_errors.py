@@ -39,3 +39,13 @@ def test_with_debug_an_unexpected_error_keeps_its_traceback() -> None:
 
 def test_an_exit_passes_through_unchanged() -> None:
     assert stopped_by(Exit("cai: usage", code=2)).code == 2
+
+
+def test_a_tilde_path_of_a_user_that_does_not_exist_is_a_usage_error() -> None:
+    from pathlib import Path
+
+    with pytest.raises(Exit) as caught, exit_codes():
+        Path("~no-such-user-here/x").expanduser()
+    assert caught.value.code == 2
+    assert "names a user this machine does not have" in caught.value.message
+    assert stopped_by(RuntimeError("something else")).code == 3

@@ -147,3 +147,11 @@ class FullDisk(io.BytesIO):
 
 def _no_hard_links(*_: object) -> None:
     raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+
+def test_force_replaces_only_a_regular_file(out: Path) -> None:
+    os.mkfifo(out / "pipe")
+    with pytest.raises(UsageError, match="not a regular file"):
+        choose("pipe", out, force=True)
+    with pytest.raises(UsageError, match="not a regular file"):
+        choose("/dev/null", out, force=True)
