@@ -79,6 +79,9 @@ def run_container(
         ssh_agent.ensure_relay(run, found)
     run.ui.note(f"container {name} is running (workspace {run.workspace}, volume {run.volume})")
     run.ui.line(name)
+    run.ui.emit_json(
+        {"command": "run", "container": name, "workspace": str(run.workspace), "volume": run.volume}
+    )
 
 
 def _spec(run: Run[RunOptions], image: str) -> dict[str, Any]:
@@ -245,8 +248,10 @@ def stop_container(run: Run[Options]) -> None:
     if found is None or found.labels.get(labels.MANAGED) != "true":
         what = run.options.container or f"for workspace {run.workspace}"
         raise NotFoundError(f"no containai container {what}")
-    if found.state == "running":
+    was = found.state
+    if was == "running":
         run.engine.stop(found.id)
         run.ui.note(f"stopped {found.name}")
     else:
-        run.ui.note(f"{found.name} is not running ({found.state})")
+        run.ui.note(f"{found.name} is not running ({was})")
+    run.ui.emit_json({"command": "stop", "container": found.name, "was": was})

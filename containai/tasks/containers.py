@@ -27,6 +27,7 @@ def run(
     no_ssh_agent: bool = False,
     verbose: bool = False,
     quiet: bool = False,
+    json: bool = False,
 ) -> None:
     """Create or start the workspace's agent container (prints its name)."""
     exclusive(reset=reset, data_volume=data_volume)
@@ -44,6 +45,7 @@ def run(
         config=config,
         verbose=verbose,
         quiet=quiet,
+        json_output=json,
     )
 
 
@@ -54,9 +56,18 @@ def stop(
     container: str | None = None,
     config: str | None = None,
     quiet: bool = False,
+    json: bool = False,
 ) -> None:
     """Stop the workspace's agent container (its data volume is kept)."""
-    run_workflow(c, "stop", container=container, workspace=workspace, config=config, quiet=quiet)
+    run_workflow(
+        c,
+        "stop",
+        container=container,
+        workspace=workspace,
+        config=config,
+        quiet=quiet,
+        json_output=json,
+    )
 
 
 @command(

@@ -242,12 +242,20 @@ def test_run_starts_an_existing_container_and_waits_for_its_start_up_sync(
 
     # A real file at a link path, created in the container; the next start-up sync moves it.
     sh(container, f"rm {last} && echo mine > {last}")
-    stopped = cai("stop", str(workspace))
+    stopped = cai("stop", str(workspace), "--json")
     assert stopped.code == 0, stopped.err
+    assert json.loads(stopped.out) == {
+        "version": 1,
+        "command": "stop",
+        "container": container.name,
+        "was": "running",
+    }
     assert inspect(docker_client, container.id)["State"]["Running"] is False
 
     restarted = start_agent(cai, docker_client, workspace)
+    document = json.loads(cai("run", str(workspace), "--json").out)  # running: nothing to do
 
+    assert (document["command"], document["container"]) == ("run", container.name)
     assert restarted.id == container.id
     assert [c.id for c in containers_of(docker_client, workspace)] == [container.id]
     finished = restarted.logs().decode().count(SYNC_DONE)

@@ -277,3 +277,13 @@ def test_without_json_an_error_leaves_stdout_empty(cai: Any) -> None:
 
 def test_a_json_document_carries_its_version(cai: Any) -> None:
     assert json.loads(cai("config", "--json").out)["version"] == 1
+
+
+def test_every_command_but_the_interactive_shell_takes_json() -> None:
+    # `cai shell`'s stdout is the command's it runs: no document of cai's can share it.
+    from containai.tasks import ns
+
+    without = {
+        name for name in ns.task_names if "json" not in {a.name for a in ns[name].get_arguments()}
+    }
+    assert without == {"shell"}
