@@ -133,6 +133,7 @@ def prepare(plan: Plan, state: VolumeState, *, run: str, max_record_bytes: int) 
                 f"{marker}-started",
                 f"{marker}-finished",
                 tuple(kept),
+                _mtime_above(parent, state),
             )
         )
     done.journal = encode(done.rebuilds) if done.rebuilds else b""
@@ -175,6 +176,15 @@ def entries(
         if parent and state.complete and above is not None and above.kind == "dir":
             yield member(_directory(parent, above))
         yield from _marker(rebuild.finished, owner, now)
+
+
+def _mtime_above(path: str, state: VolumeState) -> int | None:
+    """The mtime of the directory holding ``path``, as the stream restores it (only from a
+    complete read: see ``entries``)."""
+    above = state.files.get(path.rpartition("/")[0])
+    if not state.complete or above is None or above.kind != "dir" or "/" not in path:
+        return None
+    return above.mtime
 
 
 def _marker(name: str, owner: tuple[int, int], now: float) -> Iterator[bytes]:

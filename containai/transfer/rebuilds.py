@@ -61,7 +61,8 @@ class Rebuild:
 
     ``started`` and ``finished`` name empty files of the staging tree, written just before the
     directory is replaced and just after it is rebuilt: only a rebuild that started and did not
-    finish needs finishing.
+    finish needs finishing. The directories' mtimes (its own, its kept directories', the one
+    above it) let that finishing date them again: a cut stream applies no directory times.
     """
 
     path: str
@@ -72,6 +73,7 @@ class Rebuild:
     started: str
     finished: str
     kept: tuple[Kept, ...]
+    above_mtime: int | None = None  # the mtime of the directory holding it, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ def encode(rebuilds: list[Rebuild]) -> bytes:
                 "finished": r.finished,
                 # Compact rows: a rebuilt directory may hold many thousand paths.
                 "kept": [_row(k) for k in r.kept],
+                **({} if r.above_mtime is None else {"above": r.above_mtime}),
             }
             for r in rebuilds
         ],
@@ -137,9 +140,9 @@ def _rebuild(item: Any) -> Rebuild:
     path = _name(item["path"])
     mode, uid, gid, mtime = (_int(value) for value in _list(item["meta"], 4))
     kept = tuple(_kept(row, path) for row in _list(item["kept"]))
-    return Rebuild(
-        path, mode, uid, gid, mtime, _stash(item["started"]), _stash(item["finished"]), kept
-    )
+    above = None if item.get("above") is None else _int(item["above"])
+    started, finished = _stash(item["started"]), _stash(item["finished"])
+    return Rebuild(path, mode, uid, gid, mtime, started, finished, kept, above)
 
 
 def _kept(row: Any, parent: str) -> Kept:

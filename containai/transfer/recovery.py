@@ -79,11 +79,11 @@ def _finish(rebuild: Rebuild, state: VolumeState) -> list[Put]:
     files = state.files
     if f"{STAGING_DIR}/{rebuild.started}" not in files:
         return []  # cut before the directory was replaced: it is whole
-    if f"{STAGING_DIR}/{rebuild.finished}" in files:
-        return []  # rebuilt: what is missing now was removed since
     path = rebuild.path
     if path == META_DIR or path.startswith(f"{META_DIR}/") or not _directories_above(path, files):
         return []
+    if f"{STAGING_DIR}/{rebuild.finished}" in files:
+        return _dated(rebuild, files)  # rebuilt: what is missing now was removed since
     puts: list[Put] = []
 
     def put(done: Put, found: VolumeFile) -> None:
@@ -114,6 +114,23 @@ def _finish(rebuild: Rebuild, state: VolumeState) -> list[Put]:
         # The inode's own owner, mode and mtime (never the journal's): linking changes nothing.
         owner = (stashed.uid, stashed.gid)
         put(Put(kept.path, source, stashed.mode, *owner, stashed.mtime), stashed)
+    return puts + _dated(rebuild, files)
+
+
+def _dated(rebuild: Rebuild, files: dict[str, VolumeFile]) -> list[Put]:
+    """The rebuild's directories dated again. The entries written below them dated them, and
+    a stream cut before its end sets no directory times (the engine sets them last). Only the
+    mtime is the journal's: their mode and owner stay what they are."""
+    path = rebuild.path
+    above = path.rpartition("/")[0]
+    dated = [(path, rebuild.mtime), *((k.path, k.mtime) for k in rebuild.kept if k.is_dir)]
+    if rebuild.above_mtime is not None and above:
+        dated.append((above, rebuild.above_mtime))
+    puts = []
+    for where, mtime in dated:
+        found = files.get(where)
+        if found is not None and found.kind == "dir":
+            puts.append(Put(where, "", found.mode, found.uid, found.gid, mtime))
     return puts
 
 

@@ -43,7 +43,7 @@ def test_a_kept_symlink_reads_back_with_its_target() -> None:
         Kept("a/b/l", "", 0o777, 1000, 1000, 9, "../x"),
         Kept("a/b/m", "", 0o777, 0, 0, 9, "/abs"),
     )
-    rebuild = Rebuild("a/b", 0o700, 0, 0, 1, "r-started", "r-finished", kept)
+    rebuild = Rebuild("a/b", 0o700, 0, 0, 1, "r-started", "r-finished", kept, above_mtime=7)
     assert decode(encode([rebuild])) == [rebuild]
 
 
@@ -76,6 +76,8 @@ def forged(**changes: Any) -> bytes:
         forged(kept=[["a/b/l", "symlink", "/../../../x", 0, 0, 0]]),  # absolute, still out
         forged(kept=[[]]),
         forged(meta=[0o700, 0, 0, 8**11]),  # more than a tar header holds
+        forged(above=-1),
+        forged(above="1600000000"),
     ],
 )
 def test_anything_else_is_a_damaged_journal(data: bytes) -> None:
