@@ -136,7 +136,9 @@ class HelpersMixin(ContainersMixin):
                 self._create_hardened(
                     name,
                     image,
-                    command,
+                    command[1:],
+                    # The program itself, not the image's entrypoint (an agent image has one).
+                    entrypoint=command[:1],
                     volume=volume,
                     mount=mount,
                     user="0:0",
@@ -163,6 +165,7 @@ class HelpersMixin(ContainersMixin):
         read_only: bool = False,
         cap_add: list[str] | None = None,
         extra_labels: dict[str, str] | None = None,
+        entrypoint: list[str] | None = None,
     ) -> str:
         """The one way containai makes a container of its own: no network, no capabilities
         (but ``cap_add``), no new privileges, at most the volume as its only mount, and the
@@ -171,6 +174,7 @@ class HelpersMixin(ContainersMixin):
         created = self.client.api.create_container(
             image=image,
             command=command,
+            entrypoint=entrypoint,
             name=name,
             labels={
                 labels.MANAGED: "true",

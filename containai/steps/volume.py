@@ -202,7 +202,7 @@ def _read_changed(run: Run[Options], helper: Helper, limit: int) -> VolumeState 
 def delete_planned(run: Run[Options], outcome: Outcome) -> None:
     """Delete the plan's names directly in the volume root: the archive API cannot (the stream
     deletes the rest, transfer/deletion.py), so this runs ``rm`` in a short-lived container of
-    ``engine.shell_image``, only if the engine has that image (it is never pulled)."""
+    an image the engine has (``local_shell_image``; never pulled)."""
     paths = [i.path for i in run.plan.items if i.action == DELETE and deletion.at_root(i.path)]
     if not paths:
         return
@@ -224,24 +224,29 @@ def delete_planned(run: Run[Options], outcome: Outcome) -> None:
 
 
 def local_shell_image(run: Run[Options]) -> str:
-    """``engine.shell_image`` if the engine has it, else "": never pulled (deleting must work
-    where no registry can be reached)."""
-    image = run.settings.get_str("engine.shell_image")
-    if not image:
-        return ""
-    try:
-        run.engine.image_config(image)
-    except EngineError:
-        return ""
-    return image
+    """An image with a POSIX shell the engine already has, for deleting names in the volume
+    root: ``engine.shell_image``, else the agent image ``run.image`` (it has one, and it is
+    usually there); "" if it has neither. Never pulled: deleting must work without a registry.
+    The container runs with no network and the volume as its only mount."""
+    for key in ("engine.shell_image", "run.image"):
+        image = run.settings.get_str(key)
+        if not image:
+            continue
+        try:
+            run.engine.image_config(image)
+        except EngineError:
+            continue
+        return image
+    return ""
 
 
 def cannot_delete_at_root(run: Run[Options]) -> str:
-    image = run.settings.get_str("engine.shell_image")
+    shell = run.settings.get_str("engine.shell_image") or "unset"
+    agent = run.settings.get_str("run.image") or "unset"
     return (
-        f"a name in the volume root can only be deleted by a program, and engine.shell_image "
-        f"({image or 'unset'}) is not an image the engine has: load one, or delete it in the "
-        "container"
+        f"a name in the volume root can only be deleted by a program, and the engine has "
+        f"neither engine.shell_image ({shell}) nor run.image ({agent}): load one, or delete "
+        "it in the container"
     )
 
 

@@ -216,7 +216,7 @@ def test_replace_deletes_below_the_root_without_a_registry_and_starts_no_contain
 
 
 @pytest.mark.usefixtures("no_shell_image")
-def test_a_name_in_the_volume_root_needs_a_local_shell_image(
+def test_a_name_in_the_volume_root_needs_a_shell_image_the_engine_has(
     cai: Any, docker_client: Any, volume: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive = tgz_file(tmp_path / "a.tgz", [f("kept.txt", "k\n")])
@@ -230,9 +230,16 @@ def test_a_name_in_the_volume_root_needs_a_local_shell_image(
     assert ABSENT_IMAGE in dry.out
     assert read_volume(docker_client, volume)["extra.txt"].data == b"mine\n"
 
-    monkeypatch.setenv("CONTAINAI_ENGINE__SHELL_IMAGE", TEST_IMAGE)  # an image it has
+    # The agent image will do when the engine has it (it has a shell, and it is usually there).
+    monkeypatch.setenv("CONTAINAI_RUN__IMAGE", TEST_IMAGE)
     assert cai("import", "--data-volume", volume, "--from", str(archive), "--replace").code == 0
     assert "extra.txt" not in read_volume(docker_client, volume)
+
+    populate(docker_client, volume, [f("extra2.txt", "mine\n")])
+    monkeypatch.setenv("CONTAINAI_RUN__IMAGE", ABSENT_IMAGE)
+    monkeypatch.setenv("CONTAINAI_ENGINE__SHELL_IMAGE", TEST_IMAGE)  # an image it has
+    assert cai("import", "--data-volume", volume, "--from", str(archive), "--replace").code == 0
+    assert "extra2.txt" not in read_volume(docker_client, volume)
 
 
 # -- --replace with a --no-secrets archive -----------------------------------------------------
