@@ -20,15 +20,7 @@ from containai.ui import error_document, json_documents
 # invoke's core flags that mean something to cai (the others run shell commands: --pty, ...).
 _ADVERTISED = ("--debug", "--help", "--version", "--print-completion-script", "--list")
 # The core arguments cai accepts: those, and --complete (what the completion script runs).
-_CORE_NAMES = {
-    "debug",
-    "help",
-    "version",
-    "print-completion-script",
-    "print_completion_script",
-    "list",
-    "complete",
-}
+_CORE_NAMES = {flag.removeprefix("--") for flag in _ADVERTISED} | {"complete"}
 
 
 class Cai(Program):

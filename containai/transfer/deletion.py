@@ -169,12 +169,11 @@ def entries(
                 yield member(symlink(kept.path, kept.linkname, kept.uid, kept.gid, kept.mtime))
             else:
                 yield member(link_to(kept.path, f"{STAGING_DIR}/{kept.stash}", found))
-        parent = rebuild.path.rpartition("/")[0]
-        above = files.get(parent)
-        # Replacing the directory dated its parent: set its mtime again. Only from a complete
-        # read: a stat tells no owner, and a directory entry sets one.
-        if parent and state.complete and above is not None and above.kind == "dir":
-            yield member(_directory(parent, above))
+        # Replacing the directory dated its parent: set its mtime again (known only from a
+        # complete read: a stat tells no owner, and a directory entry sets one).
+        if rebuild.above_mtime is not None:
+            parent = rebuild.path.rpartition("/")[0]
+            yield member(_directory(parent, files[parent]))
         yield from _marker(rebuild.finished, owner, now)
 
 

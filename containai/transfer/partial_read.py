@@ -69,12 +69,11 @@ def unfinished_rebuilds(get: Get, stat: Stat, *, max_record_bytes: int) -> list[
     if staging is None or _from_stat(staging).kind != "dir":
         return []  # no interrupted run (the usual case: one request)
     state = read_records(get, stat, max_record_bytes=max_record_bytes)
-    return [
-        rebuild.path
-        for rebuild in state.rebuilds
-        if stat(f"{STAGING_DIR}/{rebuild.started}") is not None
-        and stat(f"{STAGING_DIR}/{rebuild.finished}") is None
-    ]
+
+    def staged(name: str) -> bool:
+        return stat(f"{STAGING_DIR}/{name}") is not None
+
+    return [rebuild.path for rebuild in state.rebuilds if rebuild.unfinished(staged)]
 
 
 def read_trees(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,11 @@ class Rebuild:
     finished: str
     kept: tuple[Kept, ...]
     above_mtime: int | None = None  # the mtime of the directory holding it, when known
+
+    def unfinished(self, staged: Callable[[str], bool]) -> bool:
+        """Whether it started and did not finish; ``staged`` says whether a name is in the
+        staging tree."""
+        return staged(self.started) and not staged(self.finished)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,11 +39,11 @@ def pending(state: VolumeState) -> bool:
     its staging tree must go, or an export keeps refusing the volume)."""
     settle(state)
     files = state.files
-    unfinished = any(
-        f"{STAGING_DIR}/{r.started}" in files and f"{STAGING_DIR}/{r.finished}" not in files
-        for r in state.rebuilds
-    )
-    return bool(state.recovery) or unfinished
+
+    def staged(name: str) -> bool:
+        return f"{STAGING_DIR}/{name}" in files
+
+    return bool(state.recovery) or any(rebuild.unfinished(staged) for rebuild in state.rebuilds)
 
 
 def forget_below(state: VolumeState, deleted: list[str]) -> None:
