@@ -102,6 +102,13 @@ def test_sigint_mid_transfer_stops_cleanly_with_exit_130_and_releases_everything
     converges_to(tree, home, root, volume)
 
 
+def full_import_through(relay: EngineRelay, home: Path, volume: str) -> Cai:
+    """`cai import --force` in the background through ``relay``: --force reads the whole
+    volume (a three-way re-import reads only its records)."""
+    env = cai_env(home, DOCKER_HOST=relay.url)
+    return Cai(home, "import", "--force", "--data-volume", volume, env=env)
+
+
 def test_sigint_while_the_helper_is_being_created_leaves_no_helper_behind(
     engine_relay: EngineRelay, isolated_env: Path, docker_client: Any, volume: str
 ) -> None:
@@ -111,14 +118,7 @@ def test_sigint_while_the_helper_is_being_created_leaves_no_helper_behind(
     write_files(home, {".claude/CLAUDE.md": "notes\n"})
     # Held after the helper's creation (the volume's lock container is created first).
     engine_relay.hold_after(lambda request: b"/containers/create?name=containai-helper" in request)
-    run = Cai(
-        home,
-        "import",
-        "--force",  # a full read of the volume (a three-way re-import reads only its records)
-        "--data-volume",
-        volume,
-        env=cai_env(home, DOCKER_HOST=engine_relay.url),
-    )
+    run = full_import_through(engine_relay, home, volume)
     run.wait_until(
         lambda: engine_relay.held.is_set() and bool(volume_containers(docker_client, volume)),
         "the helper was never created",
@@ -160,14 +160,7 @@ def test_sigint_while_the_volume_is_being_read_stops_promptly(
     engine_relay.hold_after(
         lambda request: request.startswith(b"GET ") and b"/archive" in request, allow=10 * ONE_MIB
     )
-    run = Cai(
-        home,
-        "import",
-        "--force",  # a full read of the volume (a three-way re-import reads only its records)
-        "--data-volume",
-        volume,
-        env=cai_env(home, DOCKER_HOST=engine_relay.url),
-    )
+    run = full_import_through(engine_relay, home, volume)
     run.wait_until(lambda: engine_relay.passed >= 3 * ONE_MIB, "the volume was never read")
     assert run.running()
     run.process.send_signal(signal.SIGINT)
